@@ -1,0 +1,39 @@
+/**
+ * The node's data directory. Paths are relative to it, '/'-separated. Synchronous on purpose:
+ * the node loop persists a Ready before it sends, and a synchronous API keeps the simulator
+ * deterministic without extra scheduling. When data is durable is explicit:
+ *
+ * - `append`, `writeFile`, `truncate` change the file's content at once for readers, but the
+ *   change is durable only after `sync(path)`. A crash loses unsynced changes (and may tear the
+ *   last unsynced append).
+ * - `rename`, `remove` and file creation are durable only after `syncDir(dir)` of the parent.
+ *
+ * Errors are thrown as DiskError with a code ('ENOENT', 'EIO', 'ENOSPC', ...).
+ */
+export class DiskError extends Error {
+  override readonly name = 'DiskError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export interface Disk {
+  mkdirp(dir: string): void;
+  /** File names (not paths) directly inside `dir`, sorted; [] if it does not exist. */
+  list(dir: string): string[];
+  exists(path: string): boolean;
+  size(path: string): number;
+  read(path: string): Uint8Array;
+  /** Appends, creating the file if missing. */
+  append(path: string, data: Uint8Array): void;
+  /** Creates or replaces the whole file's content. */
+  writeFile(path: string, data: Uint8Array): void;
+  truncate(path: string, size: number): void;
+  rename(from: string, to: string): void;
+  remove(path: string): void;
+  sync(path: string): void;
+  syncDir(dir: string): void;
+}
