@@ -1,0 +1,5 @@
+/** The simulator's machinery: event loop on virtual time, clocks, network, disks, fault profiles. */
+export { SimLoop, firstDivergence } from './loop.js';
+export type { EventHandle, TraceLine, SimLoopOptions, Divergence, TraceSource } from './loop.js';
+export { SimClock } from './clock.js';
+export type { SimClockOptions, SimClockState } from './clock.js';
