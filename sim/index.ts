@@ -3,3 +3,16 @@ export { SimLoop, firstDivergence } from './loop.js';
 export type { EventHandle, TraceLine, SimLoopOptions, Divergence, TraceSource } from './loop.js';
 export { SimClock } from './clock.js';
 export type { SimClockOptions, SimClockState } from './clock.js';
+export {
+  SimNetwork,
+  lossRule,
+  duplicateRule,
+  reorderRule,
+  latencyRule,
+  partitionRule,
+  oneWayRule,
+  isolateRule,
+  bridgeRule,
+  slowLinkRule,
+} from './network.js';
+export type { LinkVerdict, LinkContext, NetRule, RuleCategory, SimNetworkOptions, NodeProcessState, NetworkStats } from './network.js';
