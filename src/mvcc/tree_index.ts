@@ -1,0 +1,118 @@
+/**
+ * All key indexes in key order. Keys are held as latin1 strings (one char per byte): JavaScript
+ * string order over chars < 256 equals byte order, which makes the sorted array and the map cheap.
+ */
+import { assert } from '../util/index.js';
+import { KeyIndex, type IndexHit } from './key_index.js';
+import type { Revision } from './revision.js';
+
+export function keyString(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+}
+
+export interface IndexEntry extends IndexHit {
+  key: Uint8Array;
+}
+
+export class TreeIndex {
+  private readonly byKey = new Map<string, KeyIndex>();
+  private sorted: string[] = [];
+
+  size(): number {
+    return this.sorted.length;
+  }
+
+  private lowerBound(k: string): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.sorted[mid] as string) < k) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  getOrCreate(key: Uint8Array): KeyIndex {
+    const k = keyString(key);
+    let ki = this.byKey.get(k);
+    if (ki === undefined) {
+      ki = new KeyIndex(key.slice());
+      this.byKey.set(k, ki);
+      this.sorted.splice(this.lowerBound(k), 0, k);
+    }
+    return ki;
+  }
+
+  find(key: Uint8Array): KeyIndex | undefined {
+    return this.byKey.get(keyString(key));
+  }
+
+  put(key: Uint8Array, rev: Revision): void {
+    this.getOrCreate(key).put(rev);
+  }
+
+  /**
+   * Visit key indexes in [key, end). `end` undefined: just `key`. `end` empty: no upper bound
+   * (etcd's range_end "\0" after mkGteRange).
+   */
+  visit(key: Uint8Array, end: Uint8Array | undefined, fn: (ki: KeyIndex) => boolean | void): void {
+    if (end === undefined) {
+      const ki = this.find(key);
+      if (ki !== undefined) fn(ki);
+      return;
+    }
+    const lo = keyString(key);
+    const hi = end.length === 0 ? undefined : keyString(end);
+    for (let i = this.lowerBound(lo); i < this.sorted.length; i++) {
+      const k = this.sorted[i] as string;
+      if (hi !== undefined && k >= hi) break;
+      if (fn(this.byKey.get(k) as KeyIndex) === false) break;
+    }
+  }
+
+  /** Live keys at atRev in [key, end), in key order. */
+  revisions(key: Uint8Array, end: Uint8Array | undefined, atRev: number): IndexEntry[] {
+    const out: IndexEntry[] = [];
+    this.visit(key, end, (ki) => {
+      const hit = ki.get(atRev);
+      if (hit !== undefined) out.push({ key: ki.key, ...hit });
+    });
+    return out;
+  }
+
+  countRevisions(key: Uint8Array, end: Uint8Array | undefined, atRev: number): number {
+    let n = 0;
+    this.visit(key, end, (ki) => {
+      if (ki.get(atRev) !== undefined) n++;
+    });
+    return n;
+  }
+
+  /** Compact every key; returns the revisions that must stay in the backend. */
+  compact(atRev: number): Set<string> {
+    const available = new Set<string>();
+    const emptied: string[] = [];
+    for (const [k, ki] of this.byKey) {
+      ki.compact(atRev, available);
+      if (ki.isEmpty()) emptied.push(k);
+    }
+    if (emptied.length > 0) {
+      for (const k of emptied) this.byKey.delete(k);
+      this.sorted = this.sorted.filter((k) => this.byKey.has(k));
+    }
+    assert(this.sorted.length === this.byKey.size, 'tree index order and map disagree');
+    return available;
+  }
+
+  keep(atRev: number): Set<string> {
+    const available = new Set<string>();
+    for (const ki of this.byKey.values()) ki.keep(atRev, available);
+    return available;
+  }
+
+  clear(): void {
+    this.byKey.clear();
+    this.sorted = [];
+  }
+}
