@@ -1,0 +1,7 @@
+export { NodeDisk } from './disk.js';
+export { NodeClock } from './clock.js';
+export { NodeRand } from './rand.js';
+export { consoleLogger } from './logger.js';
+export type { LogLevel, LogSink } from './logger.js';
+export { nodeEnv } from './env.js';
+export type { NodeEnv, NodeEnvOptions } from './env.js';
