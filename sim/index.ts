@@ -16,3 +16,5 @@ export {
   slowLinkRule,
 } from './network.js';
 export type { LinkVerdict, LinkContext, NetRule, RuleCategory, SimNetworkOptions, NodeProcessState, NetworkStats } from './network.js';
+export { SimDiskDevice, SimDisk, normalizePath, parentOf } from './disk.js';
+export type { SimDiskOptions, CrashReport, DiskStats } from './disk.js';
