@@ -1,0 +1,193 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import type { Entry, HardState } from '../../src/raft/types.js';
+import { Wal } from '../../src/wal/index.js';
+import type { WalSnapshotMarker } from '../../src/wal/index.js';
+import { CrashDisk, META, WAL_DIR, entry, tempRoot } from './helpers.js';
+
+/**
+ * Random saves, syncs, snapshots, clean restarts and crashes (unsynced bytes dropped, a random
+ * part of them kept as a torn write). After each restart the WAL must read back the state after
+ * some prefix of the records written, and that prefix must contain every synced record.
+ */
+
+type Op =
+  | {
+      kind: 'save';
+      count: number;
+      back: number;
+      termBump: boolean;
+      withHardState: boolean;
+      commitAdvance: number;
+      sync: boolean;
+      dataBytes: number;
+    }
+  | { kind: 'crash'; keepFraction: number }
+  | { kind: 'restart' }
+  | { kind: 'snapshot' };
+
+type ModelRecord =
+  | { kind: 'entry'; entry: Entry }
+  | { kind: 'hardState'; hardState: HardState }
+  | { kind: 'marker'; marker: WalSnapshotMarker };
+
+interface ModelState {
+  log: Entry[]; // log[i] has index i + 1
+  hardState: HardState;
+  marker: WalSnapshotMarker;
+}
+
+function replay(records: readonly ModelRecord[], count: number): ModelState {
+  const state: ModelState = {
+    log: [],
+    hardState: { term: 0, vote: '' as HardState['vote'], commit: 0 },
+    marker: { index: 0, term: 0 },
+  };
+  for (const record of records.slice(0, count)) {
+    if (record.kind === 'entry') {
+      state.log.length = record.entry.index - 1;
+      state.log.push(record.entry);
+    } else if (record.kind === 'hardState') {
+      state.hardState = record.hardState;
+    } else {
+      state.marker = record.marker;
+    }
+  }
+  return state;
+}
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('save' as const),
+      count: fc.integer({ min: 0, max: 6 }),
+      back: fc.integer({ min: 0, max: 4 }),
+      termBump: fc.boolean(),
+      withHardState: fc.boolean(),
+      commitAdvance: fc.integer({ min: 0, max: 6 }),
+      sync: fc.boolean(),
+      dataBytes: fc.integer({ min: 0, max: 300 }),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), keepFraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
+);
+
+const SEGMENT_BYTES = 2048;
+
+class Harness {
+  disk: CrashDisk;
+  wal: Wal;
+  records: ModelRecord[] = [];
+  syncedCount = 0;
+
+  constructor(readonly root: string) {
+    this.disk = new CrashDisk(root);
+    this.wal = Wal.create(this.disk, WAL_DIR, META, { segmentSizeBytes: SEGMENT_BYTES });
+  }
+
+  save(op: Extract<Op, { kind: 'save' }>): void {
+    const now = replay(this.records, this.records.length);
+    const lastIndex = now.log.length;
+    const term = now.hardState.term + (op.termBump || now.hardState.term === 0 ? 1 : 0);
+    const floor = Math.max(now.hardState.commit, now.marker.index);
+    const first = Math.max(lastIndex + 1 - op.back, floor + 1);
+    const newEntries: Entry[] = [];
+    for (let i = 0; i < op.count; i++) newEntries.push(entry(first + i, term, op.dataBytes));
+    const newLast = op.count > 0 ? first + op.count - 1 : lastIndex;
+    let hardState: HardState | undefined;
+    if (op.withHardState || term !== now.hardState.term) {
+      const commit = Math.max(now.hardState.commit, Math.min(now.hardState.commit + op.commitAdvance, newLast));
+      hardState = { term, commit, vote: (term % 3 === 0 ? '' : `n${term}`) as HardState['vote'] };
+    }
+    this.wal.save(hardState, newEntries, op.sync);
+    for (const e of newEntries) this.records.push({ kind: 'entry', entry: e });
+    if (hardState) this.records.push({ kind: 'hardState', hardState });
+    if (op.sync) this.syncedCount = this.records.length;
+  }
+
+  snapshot(): void {
+    const now = replay(this.records, this.records.length);
+    const index = now.hardState.commit;
+    if (index <= now.marker.index) return;
+    const marker = { index, term: (now.log[index - 1] as Entry).term };
+    this.wal.saveSnapshotMarker(marker);
+    this.records.push({ kind: 'marker', marker });
+    this.syncedCount = this.records.length;
+    this.wal.releaseTo(index);
+  }
+
+  /** Reopens and checks the result against every admissible prefix; adopts the match. */
+  reopen(): void {
+    const latest = replay(this.records, this.records.length).marker;
+    const opened = Wal.open(this.disk, WAL_DIR, latest, { segmentSizeBytes: SEGMENT_BYTES });
+    let matched: number | undefined;
+    for (let count = this.records.length; count >= this.syncedCount && matched === undefined; count--) {
+      const state = replay(this.records, count);
+      if (state.marker.index !== latest.index) continue;
+      const expected = state.log.slice(latest.index);
+      if (sameState(expected, state.hardState, opened.entries, opened.hardState)) matched = count;
+    }
+    expect(
+      matched,
+      `reopen gave ${opened.entries.length} entries (last ${opened.entries.at(-1)?.index}), ` +
+        `hs ${JSON.stringify(opened.hardState)}; records ${this.records.length}, synced ${this.syncedCount}`,
+    ).toBeDefined();
+    this.records = this.records.slice(0, matched);
+    this.syncedCount = this.records.length;
+    this.wal = opened.wal;
+  }
+}
+
+function sameState(
+  expectedEntries: readonly Entry[],
+  expectedHs: HardState,
+  entries: readonly Entry[],
+  hardState: HardState,
+): boolean {
+  if (expectedEntries.length !== entries.length) return false;
+  if (expectedHs.term !== hardState.term || expectedHs.vote !== hardState.vote) return false;
+  if (expectedHs.commit !== hardState.commit) return false;
+  for (let i = 0; i < entries.length; i++) {
+    const a = expectedEntries[i] as Entry;
+    const b = entries[i] as Entry;
+    if (a.index !== b.index || a.term !== b.term || a.type !== b.type) return false;
+    if (Buffer.compare(Buffer.from(a.data), Buffer.from(b.data)) !== 0) return false;
+  }
+  return true;
+}
+
+let root: string;
+let cleanup: () => void;
+let runNo = 0;
+beforeEach(() => {
+  ({ root, cleanup } = tempRoot('walprop'));
+});
+afterEach(() => cleanup());
+
+describe('Wal crash property', () => {
+  it('reopens to a prefix containing every synced record', () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
+        const harness = new Harness(`${root}/run${runNo++}`);
+        for (const op of ops) {
+          if (op.kind === 'save') harness.save(op);
+          else if (op.kind === 'snapshot') harness.snapshot();
+          else if (op.kind === 'restart') {
+            harness.wal.close();
+            harness.reopen();
+          } else {
+            harness.disk.crash((_path, unsynced) => Math.floor(unsynced * op.keepFraction));
+            harness.reopen();
+          }
+        }
+        harness.disk.crash();
+        harness.reopen();
+        harness.disk.inner.close();
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
