@@ -4,21 +4,28 @@ import type { NodeId } from '../../src/util/index.js';
 import { MemoryStorage, RaftNode, decodeConfChange } from '../../src/raft/index.js';
 import type { ConfState, Entry, Message, RaftConfig, ReadState } from '../../src/raft/index.js';
 
-/** A small seeded PRNG (xorshift32) standing in for the simulator's Rand. */
+/** murmur3's finalizer: spreads nearby seeds far apart. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A small seeded PRNG (mulberry32) standing in for the simulator's Rand. */
 export class TestRand implements Rand {
   private state: number;
   constructor(private readonly seed: number) {
-    this.state = (seed >>> 0) || 0x9e3779b9;
+    this.state = mix32(seed >>> 0);
   }
   nextUint32(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    this.state = x;
-    return x;
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
   }
   float(): number {
     return this.nextUint32() / 0x1_0000_0000;
@@ -30,8 +37,8 @@ export class TestRand implements Rand {
     return min + this.int(max - min + 1);
   }
   fork(label: string): Rand {
-    let h = this.seed;
-    for (let i = 0; i < label.length; i++) h = (Math.imul(h, 31) + label.charCodeAt(i)) >>> 0;
+    let h = mix32(this.seed ^ 0x9e3779b9);
+    for (let i = 0; i < label.length; i++) h = mix32(h ^ label.charCodeAt(i));
     return new TestRand(h);
   }
 }
