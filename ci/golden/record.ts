@@ -1,0 +1,143 @@
+/**
+ * Records golden behaviour from a real etcd (the Debian etcd-server 3.4 package). For every
+ * sequence in ci/golden/sequences.json and ci/golden/heldout.json it starts a throwaway
+ * single-member etcd on 127.0.0.1 (non-default ports, temp data dir), runs each step and saves
+ * the command with its output to ci/golden/recorded/<name>.json. Steps are either
+ *   {"ctl": [argv...], "stdin"?: "..."}   run as `etcdctl -w json <argv>`
+ *   {"gw": "range"|"put"|"deleterange"|"txn"|"compaction"|"hashkv", "body": {...}}
+ *                                        POSTed to the grpc-gateway at /v3/kv/<gw> (JSON, as
+ *                                        etcd's own HTTP API), which reaches options etcdctl 3.4
+ *                                        has no flag for (count_only, min/max revisions, nested txn).
+ * In gateway bodies, fields named key, range_end, value may be plain text: they are base64-encoded
+ * here, and the recorded file keeps the exact body sent.
+ *
+ * Usage: npm run golden:record [-- <sequence-name>...]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const CLIENT_PORT = 23791;
+const PEER_PORT = 23801;
+const ENDPOINT = `127.0.0.1:${CLIENT_PORT}`;
+const HERE = new URL('.', import.meta.url).pathname;
+
+export interface Step {
+  ctl?: string[];
+  stdin?: string;
+  gw?: string;
+  body?: Record<string, unknown>;
+}
+export interface Sequence {
+  name: string;
+  note?: string;
+  steps: Step[];
+}
+
+const BYTE_FIELDS = new Set(['key', 'range_end', 'value']);
+
+function encodeBody(v: unknown, field = ''): unknown {
+  if (typeof v === 'string' && BYTE_FIELDS.has(field)) return Buffer.from(v, 'utf8').toString('base64');
+  if (Array.isArray(v)) return v.map((x) => encodeBody(x));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = encodeBody(x, k);
+    return out;
+  }
+  return v;
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function startEtcd(dataDir: string): Promise<ChildProcess> {
+  const child = spawn(
+    'etcd',
+    [
+      '--name', 'golden',
+      '--data-dir', dataDir,
+      '--listen-client-urls', `http://${ENDPOINT}`,
+      '--advertise-client-urls', `http://${ENDPOINT}`,
+      '--listen-peer-urls', `http://127.0.0.1:${PEER_PORT}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${PEER_PORT}`,
+      '--initial-cluster', `golden=http://127.0.0.1:${PEER_PORT}`,
+      '--log-level', 'error',
+      '--logger', 'zap',
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  for (let i = 0; i < 100; i++) {
+    try {
+      const r = await fetch(`http://${ENDPOINT}/health`);
+      if (r.ok && ((await r.json()) as { health?: string }).health === 'true') return child;
+    } catch {
+      // not up yet
+    }
+    await sleepMs(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error('etcd did not become healthy');
+}
+
+function runCtl(step: Step): Record<string, unknown> {
+  const argv = ['--endpoints', ENDPOINT, '-w', 'json', ...(step.ctl ?? [])];
+  try {
+    const stdout = execFileSync('etcdctl', argv, {
+      input: step.stdin ?? '',
+      env: { ...process.env, ETCDCTL_API: '3' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    }).toString();
+    return { exitCode: 0, stdout, stderr: '' };
+  } catch (e) {
+    const err = e as { status?: number; stdout?: Buffer; stderr?: Buffer };
+    return { exitCode: err.status ?? -1, stdout: err.stdout?.toString() ?? '', stderr: err.stderr?.toString() ?? '' };
+  }
+}
+
+async function runGateway(step: Step): Promise<Record<string, unknown>> {
+  const path = step.gw === 'hashkv' ? '/v3/maintenance/hash' : `/v3/kv/${step.gw}`;
+  const body = JSON.stringify(step.body ?? {});
+  const r = await fetch(`http://${ENDPOINT}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  return { httpStatus: r.status, response: await r.json() };
+}
+
+async function recordSequence(seq: Sequence, etcdVersion: string): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'golden-etcd-'));
+  const etcd = await startEtcd(dataDir);
+  const steps: Record<string, unknown>[] = [];
+  try {
+    for (const step of seq.steps) {
+      if (step.ctl !== undefined) {
+        const out = runCtl(step);
+        steps.push({ ctl: step.ctl, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...out });
+      } else {
+        const body = encodeBody(step.body ?? {}) as Record<string, unknown>;
+        steps.push({ gw: step.gw, body, ...(await runGateway({ ...step, body })) });
+      }
+    }
+  } finally {
+    etcd.kill('SIGKILL');
+    await new Promise((resolve) => etcd.once('exit', resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const out = { name: seq.name, ...(seq.note !== undefined ? { note: seq.note } : {}), etcdVersion, steps };
+  writeFileSync(join(HERE, 'recorded', `${seq.name}.json`), JSON.stringify(out, null, 2) + '\n');
+}
+
+async function main(): Promise<void> {
+  const only = new Set(process.argv.slice(2));
+  const etcdVersion = execFileSync('etcd', ['--version']).toString().split('\n')[0] ?? 'unknown';
+  mkdirSync(join(HERE, 'recorded'), { recursive: true });
+  for (const file of ['sequences.json', 'heldout.json']) {
+    const seqs = (JSON.parse(readFileSync(join(HERE, file), 'utf8')) as { sequences: Sequence[] }).sequences;
+    for (const seq of seqs) {
+      if (only.size > 0 && !only.has(seq.name)) continue;
+      await recordSequence(seq, etcdVersion);
+      console.log(`recorded ${seq.name} (${seq.steps.length} steps)`);
+    }
+  }
+}
+
+await main();
