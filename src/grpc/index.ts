@@ -1,0 +1,31 @@
+/**
+ * src/grpc: etcd's v3 API on the wire. The only importer of @grpc/grpc-js.
+ * - createGrpcServer(services): the client-facing gRPC server over an EtcdServices.
+ * - EtcdServices and friends: the transport-free contract (moves to src/api later).
+ * - Generated message types and static codecs: encodeX(init) -> Buffer, decodeX(bytes) -> X.
+ *   int64/uint64 are bigint, bytes are Uint8Array, enums are numbers (see ./wire.ts).
+ */
+export { createGrpcServer, parseListenUrl } from './server.js';
+export type { GrpcServer, GrpcServerOptions } from './server.js';
+export { GrpcCode, isGrpcStatusError, isUnaryRpcKey, unimplementedServices } from './services.js';
+export type {
+  BidiStream,
+  BidiRpcKey,
+  CallContext,
+  EtcdServices,
+  GrpcStatusError,
+  ResponseSink,
+  ServerStreamRpcKey,
+  UnaryHandler,
+  UnaryRpcKey,
+} from './services.js';
+export { ProtoDecodeError, MAX_DEPTH } from './wire.js';
+export { RPCS } from './generated/services.js';
+export type { RpcDescriptor, RpcKey, RpcTypes } from './generated/services.js';
+export { MESSAGES, ENUMS } from './generated/schema.js';
+export type { FieldKind, FieldSchema, MessageSchema } from './generated/schema.js';
+export * from './generated/mvccpb.js';
+export * from './generated/authpb.js';
+export * from './generated/etcdserverpb.js';
+export * from './generated/v3lockpb.js';
+export * from './generated/v3electionpb.js';

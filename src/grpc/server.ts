@@ -1,0 +1,348 @@
+/**
+ * The gRPC front door: exposes an EtcdServices implementation as etcd's v3 gRPC API
+ * (etcdserverpb KV/Watch/Lease/Cluster/Maintenance/Auth, v3lockpb Lock, v3electionpb Election)
+ * with the generated static codecs. Requests are decoded before a handler runs; a request that
+ * does not decode ends its call with INTERNAL "grpc: error unmarshalling request: <why>", as
+ * Go's gRPC server does, and never reaches the service. Responses are encoded here too, so an
+ * unencodable response becomes an INTERNAL status instead of an exception inside grpc-js.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { RPCS } from './generated/services.js';
+import type { RpcDescriptor, RpcKey } from './generated/services.js';
+import { GrpcCode, isGrpcStatusError, isUnaryRpcKey } from './services.js';
+import type { BidiStream, CallContext, EtcdServices, GrpcStatusError, ResponseSink } from './services.js';
+
+export interface GrpcServerOptions {
+  /**
+   * Largest request accepted, in bytes. etcd allows 1.5 MiB of request plus 512 KiB of gRPC
+   * overhead; the same 2 MiB is the default here.
+   */
+  readonly maxReceiveMessageBytes?: number;
+  /** How long close() lets calls finish before cancelling them. Default 1000 ms. */
+  readonly closeGraceMs?: number;
+}
+
+export interface GrpcServer {
+  /**
+   * Starts serving on a URL: "http://host:port", "host:port" or "unix:path" ("unix://path").
+   * Port 0 picks a free port. Resolves with the bound port (0 for unix sockets). May be called
+   * more than once to serve several URLs.
+   */
+  listen(url: string): Promise<number>;
+  /** Stops accepting calls, lets running ones finish for closeGraceMs, then cancels the rest. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_MAX_RECEIVE_BYTES = 2 * 1024 * 1024;
+const INCOMING_QUEUE_HIGH_WATER = 64;
+
+/** What a deserializer hands over instead of throwing, so the handler can answer precisely. */
+class UndecodableRequest {
+  constructor(readonly reason: string) {}
+}
+
+function statusOf(error: unknown): { code: number; details: string } {
+  if (isGrpcStatusError(error)) return { code: error.grpcCode, details: error.message };
+  const details = error instanceof Error ? error.message : String(error);
+  return { code: GrpcCode.UNKNOWN, details };
+}
+
+function undecodable(request: UndecodableRequest): GrpcStatusError {
+  return { grpcCode: GrpcCode.INTERNAL, message: `grpc: error unmarshalling request: ${request.reason}` };
+}
+
+function cancelledError(): GrpcStatusError {
+  return { grpcCode: GrpcCode.CANCELLED, message: 'context canceled' };
+}
+
+export function parseListenUrl(url: string): string {
+  if (url.startsWith('unix://')) return `unix:${url.slice('unix://'.length)}`;
+  if (url.startsWith('unix:')) return url;
+  if (url.startsWith('https://') || url.startsWith('unixs:')) {
+    throw new Error(`TLS listeners are not supported yet: ${url}`);
+  }
+  const rest = url.startsWith('http://') ? url.slice('http://'.length) : url;
+  const hostPort = rest.replace(/\/+$/, '');
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]+$/.test(hostPort)) {
+    throw new Error(`cannot listen on "${url}": expected http://host:port, host:port or unix:path`);
+  }
+  return hostPort;
+}
+
+interface CallLike {
+  readonly metadata: grpc.Metadata;
+  readonly cancelled: boolean;
+  getPeer(): string;
+  on(event: 'cancelled', listener: () => void): unknown;
+}
+
+function firstMetadata(metadata: grpc.Metadata, name: string): string | undefined {
+  const value = metadata.get(name)[0];
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.toString('utf8');
+}
+
+/** The signal is created on first use: most unary calls never look at it. */
+function makeContext(call: CallLike): CallContext {
+  let controller: AbortController | undefined;
+  return {
+    authToken: firstMetadata(call.metadata, 'token') ?? firstMetadata(call.metadata, 'authorization'),
+    requireLeader: firstMetadata(call.metadata, 'hasleader') === 'true',
+    peer: call.getPeer(),
+    get signal(): AbortSignal {
+      if (controller === undefined) {
+        const c = new AbortController();
+        controller = c;
+        if (call.cancelled) c.abort();
+        else call.on('cancelled', () => c.abort());
+      }
+      return controller.signal;
+    },
+    metadata: (name) => firstMetadata(call.metadata, name.toLowerCase()),
+  };
+}
+
+function encodeResponse(descriptor: RpcDescriptor, response: unknown): Buffer {
+  try {
+    return (descriptor.encodeResponse as (m: unknown) => Buffer)(response);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    const status: GrpcStatusError = { grpcCode: GrpcCode.INTERNAL, message: `cannot encode response: ${reason}` };
+    throw status;
+  }
+}
+
+type AnyUnary = (request: unknown, ctx: CallContext) => Promise<unknown>;
+type AnyServerStream = (request: unknown, out: ResponseSink<unknown>, ctx: CallContext) => Promise<void>;
+type AnyBidi = (stream: BidiStream<unknown, unknown>, ctx: CallContext) => Promise<void>;
+
+function unaryHandler(descriptor: RpcDescriptor, method: AnyUnary): grpc.handleUnaryCall<unknown, Buffer> {
+  return (call, callback) => {
+    const request = call.request;
+    if (request instanceof UndecodableRequest) {
+      callback(statusOf(undecodable(request)));
+      return;
+    }
+    let pending: Promise<unknown>;
+    try {
+      pending = method(request, makeContext(call));
+    } catch (error) {
+      callback(statusOf(error));
+      return;
+    }
+    pending.then(
+      (response) => {
+        let bytes: Buffer;
+        try {
+          bytes = encodeResponse(descriptor, response);
+        } catch (error) {
+          callback(statusOf(error));
+          return;
+        }
+        callback(null, bytes);
+      },
+      (error: unknown) => callback(statusOf(error)),
+    );
+  };
+}
+
+/** Sends encoded responses on a writable call, resolving when the transport wants more. */
+function makeSink(
+  descriptor: RpcDescriptor,
+  call: grpc.ServerWritableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>,
+): ResponseSink<unknown> {
+  return {
+    send(response: unknown): Promise<void> {
+      if (call.cancelled || call.writableEnded) return Promise.reject(cancelledError());
+      let bytes: Buffer;
+      try {
+        bytes = encodeResponse(descriptor, response);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (call.write(bytes)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const onDrain = (): void => {
+          call.off('cancelled', onCancel);
+          resolve();
+        };
+        const onCancel = (): void => {
+          call.off('drain', onDrain);
+          reject(cancelledError());
+        };
+        call.once('drain', onDrain);
+        call.once('cancelled', onCancel);
+      });
+    },
+  };
+}
+
+/** Ends a streaming call with the outcome of its hook. */
+function finishStream(
+  call: grpc.ServerWritableStream<unknown, Buffer> | grpc.ServerDuplexStream<unknown, Buffer>,
+  outcome: Promise<void>,
+): void {
+  outcome.then(
+    () => {
+      if (!call.cancelled && !call.writableEnded) call.end();
+    },
+    (error: unknown) => {
+      if (call.cancelled || call.writableEnded) return;
+      // grpc-js turns an 'error' event on a server stream into the call's final status.
+      call.emit('error', statusOf(error));
+    },
+  );
+}
+
+function serverStreamHandler(
+  descriptor: RpcDescriptor,
+  method: AnyServerStream,
+): grpc.handleServerStreamingCall<unknown, Buffer> {
+  return (call) => {
+    const request = call.request;
+    let outcome: Promise<void>;
+    if (request instanceof UndecodableRequest) outcome = Promise.reject(undecodable(request));
+    else {
+      try {
+        outcome = method(request, makeSink(descriptor, call), makeContext(call));
+      } catch (error) {
+        outcome = Promise.reject(error);
+      }
+    }
+    finishStream(call, outcome);
+  };
+}
+
+/** The client's messages as an async iterable, pausing the transport when the hook falls behind. */
+function incoming(call: grpc.ServerDuplexStream<unknown, Buffer>): AsyncIterable<unknown> {
+  const queue: unknown[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  call.on('data', (message: unknown) => {
+    queue.push(message);
+    if (queue.length >= INCOMING_QUEUE_HIGH_WATER) call.pause();
+    notify();
+  });
+  const stop = (): void => {
+    ended = true;
+    notify();
+  };
+  call.on('end', stop);
+  call.on('cancelled', stop);
+  call.on('close', stop);
+  return {
+    async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+      for (;;) {
+        if (queue.length > 0) {
+          const message = queue.shift();
+          if (queue.length < INCOMING_QUEUE_HIGH_WATER / 2 && call.isPaused()) call.resume();
+          if (message instanceof UndecodableRequest) throw undecodable(message);
+          yield message;
+        } else if (ended || call.cancelled) {
+          return;
+        } else {
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      }
+    },
+  };
+}
+
+function bidiHandler(descriptor: RpcDescriptor, method: AnyBidi): grpc.handleBidiStreamingCall<unknown, Buffer> {
+  return (call) => {
+    const sink = makeSink(descriptor, call);
+    const stream: BidiStream<unknown, unknown> = {
+      send: sink.send,
+      [Symbol.asyncIterator]: incoming(call)[Symbol.asyncIterator],
+    };
+    let outcome: Promise<void>;
+    try {
+      outcome = method(stream, makeContext(call));
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    finishStream(call, outcome);
+  };
+}
+
+function methodDefinition(descriptor: RpcDescriptor): grpc.MethodDefinition<unknown, Buffer> {
+  const decode = descriptor.decodeRequest as (bytes: Uint8Array) => unknown;
+  return {
+    path: descriptor.path,
+    requestStream: descriptor.requestStream,
+    responseStream: descriptor.responseStream,
+    originalName: descriptor.key,
+    requestDeserialize: (bytes: Buffer): unknown => {
+      try {
+        return decode(bytes);
+      } catch (error) {
+        return new UndecodableRequest(error instanceof Error ? error.message : String(error));
+      }
+    },
+    // Responses are encoded by the handlers above; grpc-js only passes the bytes along.
+    responseSerialize: (bytes: Buffer): Buffer => bytes,
+    requestSerialize: (): Buffer => {
+      throw new Error('server-side definition: requests are never serialized here');
+    },
+    responseDeserialize: (bytes: Buffer): Buffer => bytes,
+  };
+}
+
+function handlerFor(descriptor: RpcDescriptor, services: EtcdServices): grpc.UntypedHandleCall {
+  const key: RpcKey = descriptor.key;
+  const method = (services[key] as (...args: never[]) => unknown).bind(services);
+  if (isUnaryRpcKey(key)) return unaryHandler(descriptor, method as unknown as AnyUnary);
+  if (descriptor.requestStream) return bidiHandler(descriptor, method as unknown as AnyBidi);
+  return serverStreamHandler(descriptor, method as unknown as AnyServerStream);
+}
+
+/** Groups the RPC table by service, in the shape grpc-js's addService wants. */
+function serviceDefinitions(services: EtcdServices): Map<string, [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> {
+  const byService = new Map<string, [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>();
+  for (const descriptor of Object.values(RPCS) as RpcDescriptor[]) {
+    let entry = byService.get(descriptor.service);
+    if (entry === undefined) byService.set(descriptor.service, (entry = [{}, {}]));
+    const [definition, implementation] = entry;
+    (definition as Record<string, grpc.MethodDefinition<unknown, Buffer>>)[descriptor.method] = methodDefinition(descriptor);
+    implementation[descriptor.method] = handlerFor(descriptor, services);
+  }
+  return byService;
+}
+
+export function createGrpcServer(services: EtcdServices, options: GrpcServerOptions = {}): GrpcServer {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES,
+    'grpc.max_send_message_length': -1,
+  });
+  for (const [definition, implementation] of serviceDefinitions(services).values()) {
+    server.addService(definition, implementation);
+  }
+  const closeGraceMs = options.closeGraceMs ?? 1000;
+  let closing: Promise<void> | undefined;
+  return {
+    listen(url: string): Promise<number> {
+      const address = parseListenUrl(url);
+      return new Promise((resolve, reject) => {
+        server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+          if (error) reject(new Error(`cannot listen on ${url}: ${error.message}`));
+          else resolve(port);
+        });
+      });
+    },
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.forceShutdown(), closeGraceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
