@@ -151,10 +151,12 @@ function toDiskError(error: unknown): DiskError {
   return new DiskError(errorCode(error) ?? 'EIO', message);
 }
 
+/** Turns the OS's errors into DiskError; anything else (an assertion) passes through. */
 function wrap<T>(fn: () => T): T {
   try {
     return fn();
   } catch (error) {
+    if (errorCode(error) === undefined) throw error;
     throw toDiskError(error);
   }
 }
