@@ -18,3 +18,14 @@ export {
 export type { LinkVerdict, LinkContext, NetRule, RuleCategory, SimNetworkOptions, NodeProcessState, NetworkStats } from './network.js';
 export { SimDiskDevice, SimDisk, normalizePath, parentOf } from './disk.js';
 export type { SimDiskOptions, CrashReport, DiskStats } from './disk.js';
+export { drawFaultProfile, withoutFaults, networkOptions, diskOptions, clockOptions, drawIntervalMs, formatFaultProfile } from './faults.js';
+export type {
+  FaultProfile,
+  NetworkProfile,
+  EpisodeProfile,
+  PartitionKind,
+  PartitionProfile,
+  NodeClockProfile,
+  ClockProfile,
+  DiskProfile,
+} from './faults.js';
