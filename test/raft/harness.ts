@@ -65,7 +65,9 @@ export const DEFAULT_OPTIONS: NodeOptions = {
 export class TestNode {
   raft: RaftNode;
   readonly storage = new MemoryStorage();
-  readonly applied: Entry[] = [];
+  applied: Entry[] = [];
+  /** The data of the last snapshot the state machine was restored from. */
+  restoredFrom: string | undefined = undefined;
   readonly readStates: ReadState[] = [];
   confState: ConfState;
   /** Index up to which the state machine has applied (a snapshot counts). */
@@ -110,6 +112,8 @@ export class TestNode {
       if (rd.snapshot !== undefined) {
         this.appliedIndex = rd.snapshot.meta.index;
         this.confState = rd.snapshot.meta.confState;
+        this.restoredFrom = `${rd.snapshot.meta.index}:[${fromUtf8(rd.snapshot.data)}]`;
+        this.applied = [];
       }
       for (const e of rd.committedEntries) this.apply(e);
       this.readStates.push(...rd.readStates);
@@ -128,7 +132,9 @@ export class TestNode {
 
   /** Snapshot the "state machine" (the list of applied data) at appliedIndex and compact. */
   compact(index: number): void {
-    const data = utf8(this.applied.filter((e) => e.index <= index).map((e) => fromUtf8(e.data)).join(','));
+    if (index > this.appliedIndex) throw new Error(`compact ${index} beyond applied ${this.appliedIndex}`);
+    const prefix = this.restoredFrom === undefined ? [] : [this.restoredFrom];
+    const data = utf8([...prefix, ...this.applied.filter((e) => e.index <= index).map((e) => fromUtf8(e.data))].join(','));
     this.storage.createSnapshot(index, this.confState, data);
     this.storage.compact(index);
   }

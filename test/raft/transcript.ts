@@ -199,8 +199,13 @@ export class TranscriptRunner {
       case 'log':
         return which().map((id) => formatLog(net, id));
       case 'applied':
-        return which().map((id) => `${id}: ${net.node(id).applied.map(formatEntry).join(', ')}`);
+        return which().map((id) => {
+          const n = net.node(id);
+          const snap = n.restoredFrom === undefined ? [] : [`snapshot ${n.restoredFrom}`];
+          return `${id}: ${[...snap, ...n.applied.map(formatEntry)].join(', ')}`;
+        });
       case 'read-states':
+        net.processAll();
         return which().flatMap((id) => {
           const n = net.node(id);
           const lines = n.readStates.map((rs) => `${id}: read ${fromUtf8(rs.requestCtx)} at index ${rs.index}`);
