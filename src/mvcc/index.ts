@@ -50,3 +50,5 @@ export {
 export type { QuotaRequest } from './limits.js';
 export { encodeSnapshot, decodeSnapshot } from './snapshot.js';
 export type { SnapshotEntry } from './snapshot.js';
+export { LmdbBackend } from './lmdb_backend.js';
+export type { LmdbBackendOptions } from './lmdb_backend.js';

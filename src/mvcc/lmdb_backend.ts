@@ -1,0 +1,85 @@
+/**
+ * The production Backend over LMDB (the `member/db` directory): one named database per bucket,
+ * binary keys in byte order, exactly like etcd's bbolt buckets. A batch commits in one
+ * transactionSync, with overlappingSync off so the commit is on disk when commitBatch returns:
+ * one fsync per batch, however many applied entries it carries.
+ */
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { assert } from '../util/index.js';
+import { BUCKETS, BatchingBackend, type BucketName, type CommitOp } from './backend.js';
+
+export interface LmdbBackendOptions {
+  /** Upper bound of the memory map; LMDB grows the file up to it. */
+  mapSizeBytes?: number;
+}
+
+const DEFAULT_MAP_SIZE_BYTES = 8 * 1024 * 1024 * 1024;
+
+export class LmdbBackend extends BatchingBackend {
+  private readonly env: RootDatabase;
+  private readonly dbs = new Map<BucketName, Database<Buffer, Buffer>>();
+
+  private constructor(readonly path: string, options: LmdbBackendOptions) {
+    super();
+    this.env = open({
+      path,
+      maxDbs: BUCKETS.length + 2,
+      mapSize: options.mapSizeBytes ?? DEFAULT_MAP_SIZE_BYTES,
+      overlappingSync: false,
+      noSync: false,
+    });
+    for (const b of BUCKETS) {
+      this.dbs.set(b, this.env.openDB<Buffer, Buffer>({ name: b, keyEncoding: 'binary', encoding: 'binary' }));
+    }
+  }
+
+  /** Opens (creating if needed) the LMDB environment at `path`, e.g. `<data-dir>/member/db`. */
+  static open(path: string, options: LmdbBackendOptions = {}): LmdbBackend {
+    return new LmdbBackend(path, options);
+  }
+
+  private db(bucket: BucketName): Database<Buffer, Buffer> {
+    const db = this.dbs.get(bucket);
+    assert(db !== undefined, () => `unknown bucket ${bucket}`);
+    return db;
+  }
+
+  protected committedGet(bucket: BucketName, key: Uint8Array): Uint8Array | undefined {
+    const v = this.db(bucket).getBinary(Buffer.from(key.buffer, key.byteOffset, key.byteLength));
+    return v === undefined || v === null ? undefined : new Uint8Array(v);
+  }
+
+  protected committedForEach(bucket: BucketName, fn: (key: Uint8Array, value: Uint8Array) => void, start?: Uint8Array, end?: Uint8Array): void {
+    const range: { start?: Buffer; end?: Buffer } = {};
+    if (start !== undefined) range.start = Buffer.from(start);
+    if (end !== undefined) range.end = Buffer.from(end);
+    for (const { key, value } of this.db(bucket).getRange(range)) {
+      fn(new Uint8Array(key), new Uint8Array(value));
+    }
+  }
+
+  protected applyCommit(clearFirst: boolean, ops: CommitOp[]): void {
+    this.env.transactionSync(() => {
+      if (clearFirst) for (const b of BUCKETS) this.db(b).clearSync();
+      for (const op of ops) {
+        const db = this.db(op.bucket);
+        const key = Buffer.from(op.key);
+        if (op.value === undefined) db.removeSync(key);
+        else db.putSync(key, Buffer.from(op.value));
+      }
+    });
+  }
+
+  /** Bytes of the data file in use (pages up to the last one written), like bbolt's Size(). */
+  sizeBytes(): number {
+    const stats = this.env.getStats() as { pageSize: number; lastPageNumber: number };
+    return (stats.lastPageNumber + 1) * stats.pageSize;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.abortBatch();
+    this.closed = true;
+    void this.env.close();
+  }
+}
