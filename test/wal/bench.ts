@@ -1,0 +1,57 @@
+/**
+ * WAL append throughput on this machine's disk: 4 KiB entries, one fsync per save vs. 100
+ * entries per fsynced save, plus a no-sync run for the CPU cost. Run:
+ *   npx tsx test/wal/bench.ts [rounds]
+ * Prints entries/s per round and the median. Not a test (vitest ignores it).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { NodeDisk } from '../../src/env/node/index.js';
+import type { Entry } from '../../src/raft/types.js';
+import { nodeId } from '../../src/util/index.js';
+import { Wal } from '../../src/wal/index.js';
+
+const ENTRY_BYTES = 4096;
+
+function run(totalEntries: number, perSave: number, sync: boolean): number {
+  const root = mkdtempSync(join(tmpdir(), 'tsetcd-walbench-'));
+  try {
+    const disk = new NodeDisk(root);
+    const wal = Wal.create(disk, 'member/wal', { nodeId: nodeId('1'), clusterId: 'bench' });
+    const data = new Uint8Array(ENTRY_BYTES).map((_, i) => i & 0xff);
+    const startMs = performance.now();
+    for (let index = 1; index <= totalEntries; index += perSave) {
+      const batch: Entry[] = [];
+      for (let i = index; i < index + perSave && i <= totalEntries; i++) {
+        batch.push({ index: i, term: 1, type: 'normal', data });
+      }
+      const last = batch[batch.length - 1] as Entry;
+      wal.save({ term: 1, vote: nodeId('1'), commit: last.index }, batch, sync);
+    }
+    const elapsedMs = performance.now() - startMs;
+    wal.close();
+    disk.close();
+    return (totalEntries / elapsedMs) * 1000;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const rounds = Number(process.argv[2] ?? 3);
+const cases = [
+  { name: '4 KiB, fsync every save (1 entry/save)', total: 3000, perSave: 1, sync: true },
+  { name: '4 KiB, 100 entries per fsynced save', total: 50_000, perSave: 100, sync: true },
+  { name: '4 KiB, 100 entries per save, no fsync', total: 50_000, perSave: 100, sync: false },
+];
+for (const c of cases) {
+  const results: number[] = [];
+  for (let r = 0; r < rounds; r++) results.push(run(c.total, c.perSave, c.sync));
+  results.sort((a, b) => a - b);
+  const median = results[Math.floor(results.length / 2)] as number;
+  console.log(
+    `${c.name}: median ${Math.round(median)} entries/s (${(median * ENTRY_BYTES / 2 ** 20).toFixed(1)} MiB/s); ` +
+      `rounds ${results.map((x) => Math.round(x)).join(', ')}`,
+  );
+}
