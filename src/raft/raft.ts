@@ -360,9 +360,11 @@ export class RaftNode {
     }
   }
 
-  private addProgress(id: NodeId, isLearner: boolean): void {
+  /** `probeLast`: start probing at the last entry so that a new member is contacted at once. */
+  private addProgress(id: NodeId, isLearner: boolean, probeLast = false): void {
     const last = this.log.lastIndex();
-    const pr = new Progress(id === this.id ? last : 0, last + 1, isLearner, this.trk.maxInflightMsgs);
+    const next = probeLast && id !== this.id ? Math.max(last, 1) : last + 1;
+    const pr = new Progress(id === this.id ? last : 0, next, isLearner, this.trk.maxInflightMsgs);
     pr.recentActive = true;
     this.trk.progress.set(id, pr);
     (isLearner ? this.trk.learners : this.trk.voters).add(id);
@@ -381,12 +383,12 @@ export class RaftNode {
       case 'addNode':
       case 'promoteLearner':
         if (isLearner) this.promote(id);
-        else if (!isVoter && cc.type === 'addNode') this.addProgress(id, false);
+        else if (!isVoter && cc.type === 'addNode') this.addProgress(id, false, true);
         else if (!isVoter) this.logger.warn('promoteLearner of a non-learner ignored', { node: id });
         break;
       case 'addLearner':
         if (isVoter) this.logger.warn('demoting a voter to learner is not supported; ignored', { node: id });
-        else if (!isLearner) this.addProgress(id, true);
+        else if (!isLearner) this.addProgress(id, true, true);
         break;
       case 'removeNode':
         this.trk.voters.delete(id);
@@ -555,8 +557,10 @@ export class RaftNode {
       this.logger.debug('not promotable; ignoring campaign');
       return;
     }
-    // A pending conf change could change who may vote; campaign only once it is applied.
-    if (this.hasUnappliedConfChanges()) {
+    // A pending conf change could change who may vote; campaign only once it is applied. A
+    // transfer is exempt: the leader chose us from its applied configuration, and with one
+    // change at a time the old and new majorities overlap anyway.
+    if (!transfer && this.hasUnappliedConfChanges()) {
       this.logger.warn('campaign postponed: unapplied conf change', { term: this.term });
       return;
     }
