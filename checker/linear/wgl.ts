@@ -1,0 +1,263 @@
+import type { Operation } from '../../histories/index.js';
+import { CacheFull, ConfigCache } from './cache.js';
+import { REJECT, type Model } from './model.js';
+
+export interface SearchStats {
+  /** Linearization steps taken (configurations pushed onto the stack). */
+  steps: number;
+  /** Distinct (linearized set, state) pairs in the cache. */
+  cacheSize: number;
+  /** Most ops linearized at once. */
+  maxDepth: number;
+}
+
+export interface SearchResult {
+  readonly verdict: 'ok' | 'fail' | 'unknown';
+  /** Indexes into the searched ops of the longest linearization found, in order. */
+  readonly longest: readonly number[];
+  /** Model state after the longest linearization. */
+  readonly longestState: number;
+  readonly stats: SearchStats;
+  /** Why the answer is unknown. */
+  readonly reason?: string;
+}
+
+// Zobrist hashing: the hash of a linearized set is the XOR of one random word per member, so
+// adding or removing an op is O(1) instead of rehashing the bitset.
+function zobristTable(n: number): Int32Array {
+  const t = new Int32Array(n);
+  let x = 0x9e3779b9 | 0;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    t[i] = x;
+  }
+  return t;
+}
+
+interface Entries {
+  readonly opOf: Int32Array;
+  readonly isCall: Uint8Array;
+  readonly match: Int32Array;
+  readonly next: Int32Array;
+  readonly prev: Int32Array;
+  readonly head: number;
+}
+
+/** Call and return events in real-time order as a doubly linked list (dancing links). */
+function buildEntries(ops: readonly Operation[]): Entries {
+  const n = ops.length;
+  const evs: Array<{ at: number; op: number; call: boolean }> = [];
+  ops.forEach((op, i) => {
+    evs.push({ at: op.callIndex, op: i, call: true });
+    evs.push({ at: op.returnIndex, op: i, call: false });
+  });
+  // Returns at Infinity (unknown outcome) sort last, in invocation order.
+  evs.sort((a, b) => (a.at === b.at ? a.op - b.op : a.at - b.at));
+  const head = 2 * n;
+  const opOf = new Int32Array(head + 1);
+  const isCall = new Uint8Array(head + 1);
+  const match = new Int32Array(head + 1);
+  const next = new Int32Array(head + 1).fill(-1);
+  const prev = new Int32Array(head + 1).fill(-1);
+  const callEntry = new Int32Array(n);
+  evs.forEach((ev, e) => {
+    opOf[e] = ev.op;
+    isCall[e] = ev.call ? 1 : 0;
+    if (ev.call) callEntry[ev.op] = e;
+    else {
+      match[callEntry[ev.op] as number] = e;
+      match[e] = callEntry[ev.op] as number;
+    }
+    prev[e] = e === 0 ? head : e - 1;
+    next[e] = e === head - 1 ? -1 : e + 1;
+  });
+  next[head] = n === 0 ? -1 : 0;
+  return { opOf, isCall, match, next, prev, head };
+}
+
+/**
+ * Identical ops with unknown outcome are interchangeable: both stay pending to the end, so any
+ * linearization using the later one first is matched by one using the earlier one first. The
+ * search only takes them in invocation order, which cuts the factorial blow-up of many timed-out
+ * writes of the same value (common in Jepsen histories) without losing any linearization.
+ */
+function twinsOf<P>(model: Model<P>, prepared: readonly P[], ops: readonly Operation[]): Int32Array {
+  const twin = new Int32Array(ops.length).fill(-1);
+  if (model.opKey === undefined) return twin;
+  const last = new Map<string, number>();
+  const order = ops.map((_, i) => i).sort((a, b) => (ops[a] as Operation).callIndex - (ops[b] as Operation).callIndex);
+  for (const i of order) {
+    if ((ops[i] as Operation).returnIndex !== Infinity) continue;
+    const k = model.opKey(prepared[i] as P);
+    const prev = last.get(k);
+    if (prev !== undefined) twin[i] = prev;
+    last.set(k, i);
+  }
+  return twin;
+}
+
+/**
+ * Wing & Gong's search with Lowe's memoization, as in porcupine: walk the event list, try to
+ * linearize each pending call, backtrack at a return whose call is not yet linearized.
+ * Resumable: `run` takes an iteration budget so a scheduler can interleave many keys.
+ */
+export class WglSearch<P> {
+  private readonly e: Entries;
+  private readonly zob: Int32Array;
+  private readonly bits: Uint32Array;
+  /** For an unknown-outcome op, the previous identical one (or -1); see twinsOf. */
+  private readonly twin: Int32Array;
+  private cache: ConfigCache | null;
+  private readonly stackEntry: number[] = [];
+  private readonly stackState: number[] = [];
+  private readonly stats: SearchStats = { steps: 0, cacheSize: 0, maxDepth: 0 };
+  private longest: number[] = [];
+  private longestState: number;
+  private state: number;
+  private zhash = 0;
+  /** Unlinearized ops with a real return; at zero the rest have unknown outcomes and can wait. */
+  private finiteLeft: number;
+  private readonly finite: Uint8Array;
+  private entry: number;
+  private verdict: 'ok' | 'fail' | 'unknown' | undefined;
+  private reason: string | undefined;
+
+  constructor(
+    private readonly model: Model<P>,
+    private readonly prepared: readonly P[],
+    ops: readonly Operation[],
+    maxCacheBytes = 768 * 1024 * 1024,
+  ) {
+    this.e = buildEntries(ops);
+    this.zob = zobristTable(ops.length);
+    this.bits = new Uint32Array(Math.max(1, (ops.length + 31) >>> 5));
+    this.twin = twinsOf(model, prepared, ops);
+    this.finite = Uint8Array.from(ops, (op) => (op.returnIndex === Infinity ? 0 : 1));
+    this.finiteLeft = this.finite.reduce((a, b) => a + b, 0);
+    this.cache = new ConfigCache(this.bits.length, maxCacheBytes);
+    this.state = model.init();
+    this.longestState = this.state;
+    this.entry = this.e.next[this.e.head] as number;
+  }
+
+  done(): boolean {
+    return this.verdict !== undefined;
+  }
+
+  /** Gives up: the answer becomes "unknown". */
+  abandon(reason: string): void {
+    if (this.verdict !== undefined) return;
+    this.finish('unknown');
+    this.reason = reason;
+  }
+
+  result(): SearchResult {
+    const base = { longest: this.longest, longestState: this.longestState, stats: this.stats };
+    const verdict = this.verdict ?? 'unknown';
+    return this.reason === undefined ? { verdict, ...base } : { verdict, ...base, reason: this.reason };
+  }
+
+  private finish(verdict: 'ok' | 'fail' | 'unknown'): void {
+    this.verdict = verdict;
+    this.stats.cacheSize = this.cache?.size ?? this.stats.cacheSize;
+    this.stats.maxDepth = this.longest.length;
+    this.cache = null;
+  }
+
+  /** Runs at most `budget` iterations; returns true once the search has an answer. */
+  run(budget: number): boolean {
+    if (this.verdict !== undefined) return true;
+    try {
+      return this.loop(budget);
+    } catch (err) {
+      if (!(err instanceof CacheFull)) throw err;
+      this.abandon('cache of visited configurations full');
+      return true;
+    }
+  }
+
+  private loop(budget: number): boolean {
+    const { opOf, isCall, next, head } = this.e;
+    const { bits, zob, twin, model, prepared, stackEntry, stackState } = this;
+    const cache = this.cache as ConfigCache;
+    let { entry, state, zhash } = this;
+    for (let it = 0; it < budget; it++) {
+      if (this.finiteLeft === 0) {
+        this.finish('ok');
+        return true;
+      }
+      if (isCall[entry] === 1) {
+        const op = opOf[entry] as number;
+        const t = twin[op] as number;
+        if (t !== -1 && ((bits[t >>> 5] as number) & (1 << (t & 31))) === 0) {
+          entry = next[entry] as number;
+          continue;
+        }
+        const newState = model.step(state, prepared[op] as P);
+        if (newState !== REJECT) {
+          const w = op >>> 5;
+          const bit = 1 << (op & 31);
+          bits[w] = (bits[w] as number) | bit;
+          const h = zhash ^ (zob[op] as number);
+          if (cache.add(h ^ Math.imul(newState + 1, 0x9e3779b1), bits, newState)) {
+            stackEntry.push(entry);
+            stackState.push(state);
+            state = newState;
+            zhash = h;
+            this.lift(entry);
+            this.finiteLeft -= this.finite[op] as number;
+            this.stats.steps++;
+            if (stackEntry.length > this.longest.length) this.recordLongest(state);
+            entry = next[head] as number;
+            continue;
+          }
+          bits[w] = (bits[w] as number) & ~bit;
+        }
+        entry = next[entry] as number;
+        continue;
+      }
+      if (stackEntry.length === 0) {
+        this.finish('fail');
+        return true;
+      }
+      const top = stackEntry.pop() as number;
+      state = stackState.pop() as number;
+      const op = opOf[top] as number;
+      bits[op >>> 5] = (bits[op >>> 5] as number) & ~(1 << (op & 31));
+      zhash ^= zob[op] as number;
+      this.unlift(top);
+      this.finiteLeft += this.finite[op] as number;
+      entry = next[top] as number;
+    }
+    this.entry = entry;
+    this.state = state;
+    this.zhash = zhash;
+    return false;
+  }
+
+  private recordLongest(state: number): void {
+    const opOf = this.e.opOf;
+    this.longest = this.stackEntry.map((e) => opOf[e] as number);
+    this.longestState = state;
+  }
+
+  private lift(e: number): void {
+    const { next, prev, match } = this.e;
+    next[prev[e] as number] = next[e] as number;
+    if (next[e] !== -1) prev[next[e] as number] = prev[e] as number;
+    const m = match[e] as number;
+    next[prev[m] as number] = next[m] as number;
+    if (next[m] !== -1) prev[next[m] as number] = prev[m] as number;
+  }
+
+  private unlift(e: number): void {
+    const { next, prev, match } = this.e;
+    const m = match[e] as number;
+    if (next[m] !== -1) prev[next[m] as number] = m;
+    next[prev[m] as number] = m;
+    if (next[e] !== -1) prev[next[e] as number] = e;
+    next[prev[e] as number] = e;
+  }
+}
