@@ -25,8 +25,9 @@ describe('porcupine histories get porcupine verdicts', () => {
     const wrong: string[] = [];
     for (const row of expected()) {
       const { ops } = parseHistory(readFileSync(join(DIR, row.file), 'utf8'));
-      const model = row.model === 'kv' ? kvModel() : casRegisterModel();
-      const report = checkLinearizability(model, pairOps(ops), { timeoutMs: 60_000, afterFailureMs: 0 });
+      const options = { timeoutMs: 60_000, afterFailureMs: 0 };
+      const report =
+        row.model === 'kv' ? checkLinearizability(kvModel(), pairOps(ops), options) : checkLinearizability(casRegisterModel(), pairOps(ops), options);
       const got = report.verdict === 'valid' ? 'linearizable' : report.verdict === 'invalid' ? 'not' : 'unknown';
       if (got !== row.verdict) wrong.push(`${row.file}: expected ${row.verdict}, got ${got}`);
     }
