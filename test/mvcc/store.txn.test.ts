@@ -14,7 +14,7 @@ function seeded() {
   return s;
 }
 
-function cmp(c: Partial<Compare> & { key: string; target: Compare['target']; result: Compare['result'] }): Compare {
+function cmp(c: Omit<Partial<Compare>, 'key'> & { key: string; target: Compare['target']; result: Compare['result'] }): Compare {
   return { ...c, key: b(c.key) } as Compare;
 }
 
