@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CompareResult as R, CompareTarget as T, type Compare, type RequestOp, type TxnResponse } from '../../src/mvcc/index.js';
+import { CompareResult as R, CompareTarget as T, type Compare, type RangeResponse, type RequestOp, type TxnResponse } from '../../src/mvcc/index.js';
 import { ALL, b, fresh, keys, show } from './helpers.js';
 
 const put = (k: string, v: string): RequestOp => ({ requestPut: { key: b(k), value: b(v) } });
@@ -53,9 +53,9 @@ describe('Txn execution', () => {
     expect(r.header.revision).toBe(5);
     const resp = r.responses as TxnResponse['responses'];
     expect(resp.map((o) => Object.keys(o)[0])).toEqual(['responsePut', 'responsePut', 'responseRange', 'responseDeleteRange', 'responseRange']);
-    const range = resp[2] as { responseRange: { kvs: never[]; header: { revision: number } } };
+    const range = resp[2] as { responseRange: RangeResponse };
     expect(range.responseRange.header.revision).toBe(5);
-    expect((range.responseRange.kvs as unknown as Parameters<typeof show>[0][]).map(show)).toEqual(['a=1@5/5/1', 'b=2@5/5/1']);
+    expect(range.responseRange.kvs.map(show)).toEqual(['a=1@5/5/1', 'b=2@5/5/1']);
     expect(s.eventsBetween(5, 5).map((e) => `${e.type}:${String.fromCharCode(...e.kv.key)}`)).toEqual(['0:a', '0:b', '1:x']);
     expect(s.rev()).toBe(5);
   });
