@@ -7,3 +7,5 @@ export type { Model } from './linear/model.js';
 export { casRegisterModel } from './linear/register.js';
 export { kvModel } from './linear/kv.js';
 export { partitionByKey, keyOf, unkey } from './linear/keyed.js';
+export { etcdModel, describeEtcdOp } from './linear/etcd.js';
+export type { EtcdModelOptions } from './linear/etcd.js';

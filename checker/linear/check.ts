@@ -48,7 +48,7 @@ function preparePart<P>(model: Model<P>, key: string, all: readonly Operation[])
   for (const op of all) {
     const p = model.prepare(op);
     if (p === null) continue;
-    ops.push(op);
+    ops.push(op.status === 'fail' && model.failMeansUnknown === true ? { ...op, returnIndex: Infinity } : op);
     prepared.push(p);
   }
   return { key, ops, search: new WglSearch(model, prepared, ops) };

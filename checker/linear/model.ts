@@ -17,6 +17,11 @@ export interface Model<P> {
   init(): number;
   /** The state after applying `p`, or -1 when `p`'s recorded result is impossible in `state`. */
   step(state: number, p: P): number;
+  /**
+   * True when a "fail" completion may still have taken effect (etcd's robustness tests treat
+   * client errors so); such ops are searched like "info" ones, with no return.
+   */
+  readonly failMeansUnknown?: boolean;
   /** Equal keys for equal prepared ops (same input and recorded result); enables twin pruning. */
   opKey?(p: P): string;
   /** Splits the history into independent parts (per key); absent means one part. */
