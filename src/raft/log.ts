@@ -52,7 +52,7 @@ class Unstable {
   truncateAndAppend(ents: readonly Entry[]): void {
     const after = (ents[0] as Entry).index;
     if (after === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(ents);
+      for (const e of ents) this.entries.push(e);
     } else if (after <= this.offset) {
       // Replaces everything unstable; the storage part past `after` is overwritten when persisted.
       this.offset = after;
@@ -140,6 +140,9 @@ export class RaftLog {
       assert(ci > this.committed, () => `conflict at ${ci} would overwrite committed ${this.committed}`);
       this.append(ents.slice(ci - (index + 1)));
     }
+    const last = ents[ents.length - 1];
+    // Log Matching: after the append our log holds exactly the leader's entries up to lastNew.
+    assert(last === undefined || this.term(last.index) === last.term, 'log does not match the leader after append');
     this.commitTo(Math.min(committed, lastNew));
     return lastNew;
   }

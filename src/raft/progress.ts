@@ -33,6 +33,10 @@ export class Inflights {
     while (n < this.lastIndexes.length && (this.lastIndexes[n] as number) <= index) n++;
     this.lastIndexes.splice(0, n);
   }
+  /** Frees the oldest message: a heartbeat answer proves the link works though appends were lost. */
+  freeFirstOne(): void {
+    this.lastIndexes.shift();
+  }
   reset(): void {
     this.lastIndexes.length = 0;
   }

@@ -160,13 +160,26 @@ export class RaftNode {
     const { hardState, confState } = config.storage.initialState();
     this.setConf(confState);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
-    if (config.applied !== undefined && config.applied > 0) this.log.appliedTo(config.applied);
+    if (config.applied !== undefined && config.applied > 0) this.restoreApplied(config.applied);
     this.becomeFollower(this.term, NO_NODE);
     this.prevHardState = hardState;
     this.prevSoftState = this.softState();
     this.checkedTerm = this.term;
     this.checkedCommit = this.log.committed;
     this.checkedVote = this.vote;
+  }
+
+  /**
+   * The state machine may be ahead of the persisted commit: a commit-only hard state change is
+   * not synced, but what was applied was committed, so the commit index can be raised to it.
+   */
+  private restoreApplied(applied: number): void {
+    assert(applied <= this.log.lastIndex(), () => `applied ${applied} beyond the log's last index ${this.log.lastIndex()}`);
+    if (applied > this.log.committed) {
+      this.logger.info('raising commit to the applied index after restart', { commit: this.log.committed, applied });
+      this.log.commitTo(applied);
+    }
+    if (applied > this.log.applied) this.log.appliedTo(applied);
   }
 
   private loadState(hs: HardState): void {
@@ -766,6 +779,8 @@ export class RaftNode {
   // ---- follower handlers ----
 
   private handleAppend(m: Message): void {
+    assert(this.lead === m.from && this.role === 'follower', 'append from someone other than our leader');
+    assert(m.term === this.term, 'append from another term');
     if (m.index < this.log.committed) {
       this.send({ type: 'appResp', to: m.from, index: this.log.committed });
       return;
@@ -790,6 +805,7 @@ export class RaftNode {
   }
 
   private handleHeartbeat(m: Message): void {
+    assert(this.lead === m.from && this.role === 'follower', 'heartbeat from someone other than our leader');
     // The leader sends min(match, commit), so we hold that entry.
     this.log.commitTo(m.commit);
     this.send({ type: 'heartbeatResp', to: m.from, context: m.context });
@@ -798,6 +814,7 @@ export class RaftNode {
   private handleSnapshot(m: Message): void {
     const snap = m.snapshot;
     assert(snap !== undefined, 'snap message without a snapshot');
+    assert(snap.meta.term <= this.term, 'snapshot from a future term');
     if (this.restore(snap)) {
       this.logger.info('restored snapshot', { index: snap.meta.index, term: snap.meta.term });
       this.send({ type: 'appResp', to: m.from, index: this.log.lastIndex() });
@@ -825,6 +842,7 @@ export class RaftNode {
 
   private leaderPropose(m: Message): boolean {
     assert(m.entries.length > 0, 'empty proposal');
+    assert(this.role === 'leader', 'leaderPropose on a non-leader');
     if (!this.trk.voters.has(this.id)) return false;
     if (this.leadTransferee !== NO_NODE) return false;
     const last = this.log.lastIndex();
@@ -844,6 +862,7 @@ export class RaftNode {
   }
 
   private appendEntries(ents: readonly Entry[]): void {
+    assert(this.role === 'leader', 'only the leader appends new entries');
     const last = this.log.lastIndex();
     const stamped = ents.map((e, i): Entry => ({ term: this.term, index: last + 1 + i, type: e.type, data: e.data }));
     this.log.append(stamped);
@@ -867,6 +886,8 @@ export class RaftNode {
   }
 
   private handleAppResp(m: Message, pr: Progress): void {
+    assert(this.role === 'leader' && m.term === this.term, 'append response outside our leadership');
+    assert(m.index <= this.log.lastIndex() || m.reject, () => `peer acknowledged ${m.index} beyond our last index`);
     pr.recentActive = true;
     if (m.reject) {
       const nextProbe = m.hintTerm > 0 ? this.log.findConflictByTerm(m.rejectHint, m.hintTerm) : m.rejectHint;
@@ -895,8 +916,12 @@ export class RaftNode {
   }
 
   private handleHeartbeatResp(m: Message, pr: Progress): void {
+    assert(this.role === 'leader' && m.term === this.term, 'heartbeat response outside our leadership');
     pr.recentActive = true;
     pr.probeSent = false;
+    // Appends lost on the way (crash, partition) would otherwise hold the window shut forever:
+    // the follower answering heartbeats means the link works, so let one more append through.
+    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.log.lastIndex()) this.maybeSendAppend(m.from, true);
     if (m.context.length === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
@@ -908,6 +933,7 @@ export class RaftNode {
   }
 
   private leaderReadIndex(m: Message): void {
+    assert(this.role === 'leader', 'read index served by a non-leader');
     if (this.trk.voters.size === 1 && this.trk.voters.has(this.id)) {
       this.respondRead({ ctx: m.context, index: this.log.committed, from: m.from, acks: new Set() });
       return;

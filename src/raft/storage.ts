@@ -100,8 +100,16 @@ export class MemoryStorage {
     if (hi > this.lastIndex() + 1) {
       throw new StorageError('unavailable', `entries to ${hi}, last is ${this.lastIndex()}`);
     }
-    const out = this.ents.slice(lo - this.offset, hi - this.offset);
-    return limitSize(out, maxBytes);
+    // Find the cut before copying: a far-behind follower must not cost a copy of the whole log.
+    const start = lo - this.offset;
+    let end = start;
+    let sizeBytes = 0;
+    while (end < hi - this.offset) {
+      sizeBytes += entrySizeBytes(this.ents[end] as Entry);
+      if (end > start && sizeBytes > maxBytes) break;
+      end++;
+    }
+    return this.ents.slice(start, end);
   }
 
   term(index: number): number {
@@ -161,6 +169,9 @@ export class MemoryStorage {
     for (let i = 1; i < es.length; i++) {
       assert((es[i] as Entry).index === (es[i - 1] as Entry).index + 1, 'append: entries not contiguous');
     }
-    this.ents = this.ents.slice(0, at).concat(es);
+    // Truncate in place and push: appends are the hot path and the log can be long.
+    this.ents.length = at;
+    for (const e of es) this.ents.push(e);
+    assert(this.lastIndex() === (es[es.length - 1] as Entry).index, 'append: last index mismatch');
   }
 }

@@ -195,6 +195,20 @@ describe('RaftNode snapshots and restart', () => {
   });
 });
 
+describe('RaftNode restart with a state machine ahead of the synced commit', () => {
+  it('raises commit to `applied` (commit-only hard states are not synced)', () => {
+    const storage = new MemoryStorage();
+    storage.bootstrap({ voters: [n1, n2, n3], learners: [] });
+    storage.append([1, 2, 3].map((i) => ({ index: i, term: 1, type: 'normal' as const, data: utf8('') })));
+    storage.setHardState({ term: 1, vote: n2, commit: 1 });
+    const r = newNode({ storage, applied: 3 });
+    expect(r.status()).toMatchObject({ commit: 3, applied: 3 });
+    expect(r.hasReady()).toBe(true); // the raised commit must be persisted
+    expect(r.ready().committedEntries).toEqual([]);
+    expect(() => newNode({ storage, applied: 4 })).toThrow(/beyond the log/);
+  });
+});
+
 describe('RaftNode configuration changes', () => {
   it('encodes and decodes conf changes', () => {
     const cc: ConfChange = { type: 'promoteLearner', nodeId: nodeId('00000000000000ab'), context: utf8('{"name":"x"}') };
