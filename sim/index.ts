@@ -29,3 +29,7 @@ export type {
   ClockProfile,
   DiskProfile,
 } from './faults.js';
+export { SimLogSink } from './logger.js';
+export type { LogLevel, SimLogSinkOptions } from './logger.js';
+export { SimWorld, SimHost } from './host.js';
+export type { SimWorldOptions, SimHostOptions, SimLife } from './host.js';

@@ -75,7 +75,8 @@ export class SimLoop {
   private h2 = 0x01000193;
   private readonly stringHashes = new Map<string, number>();
   private hashes: Uint32Array;
-  private readonly log: TraceLine[] = [];
+  /** Ring of the last events, formatted only when asked for: formatting every event costs more than running it. */
+  private readonly log: LoggedEvent[] = [];
   private logStart = 0;
   private failure: unknown = undefined;
   private readonly microtaskTurns: number;
@@ -212,7 +213,8 @@ export class SimLoop {
   }
 
   traceLog(): readonly TraceLine[] {
-    return [...this.log.slice(this.logStart), ...this.log.slice(0, this.logStart)];
+    const ordered = [...this.log.slice(this.logStart), ...this.log.slice(0, this.logStart)];
+    return ordered.map(formatLogged);
   }
 
   private throwIfFailed(): void {
@@ -250,15 +252,13 @@ export class SimLoop {
   }
 
   private appendLog(event: QueuedEvent, index: number): void {
-    const detail = typeof event.detail === 'function' ? event.detail() : event.detail;
-    const text = `#${index} t=${event.atMs}ms ${event.kind} node=${event.nodeId ?? '-'} seq=${event.seq} h=${hex32(this.h1)}${detail === undefined ? '' : ' ' + detail}`;
-    const line = { eventIndex: index, text };
+    const entry: LoggedEvent = { event, index, hash: this.h1 };
     if (this.log.length < this.logCapacity) {
-      this.log.push(line);
+      this.log.push(entry);
       return;
     }
     if (this.logFromEvent > 0) return; // zoomed in: keep the first lines from the chosen event
-    this.log[this.logStart] = line;
+    this.log[this.logStart] = entry;
     this.logStart = (this.logStart + 1) % this.logCapacity;
   }
 
@@ -307,6 +307,19 @@ export class SimLoop {
     }
     heap[i] = last;
   }
+}
+
+interface LoggedEvent {
+  readonly event: QueuedEvent;
+  readonly index: number;
+  readonly hash: number;
+}
+
+function formatLogged({ event, index, hash }: LoggedEvent): TraceLine {
+  const detail = typeof event.detail === 'function' ? event.detail() : event.detail;
+  const node = event.nodeId ?? '-';
+  const text = `#${index} t=${event.atMs}ms ${event.kind} node=${node} seq=${event.seq} h=${hex32(hash)}${detail === undefined ? '' : ' ' + detail}`;
+  return { eventIndex: index, text };
 }
 
 function before(a: QueuedEvent, b: QueuedEvent): boolean {
