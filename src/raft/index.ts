@@ -1,3 +1,25 @@
+/**
+ * Pure Raft, in the manner of etcd's raft package: no IO, no timers, no Promises.
+ *
+ * How the node loop drives it:
+ * - New cluster: `storage.bootstrap({voters, learners: []})` on an empty MemoryStorage with the
+ *   founding members (the same list on every member, including members added later), then
+ *   `new RaftNode({...})`. Nothing needs persisting for the bootstrap itself.
+ * - Restart: refill a MemoryStorage from disk (applySnapshot(newest snapshot) or bootstrap() if
+ *   none, append(entries), setHardState(hs)), then `new RaftNode({..., applied})` where
+ *   `applied` is the state machine's applied index. Committed entries after `applied` are
+ *   delivered again; confChange entries among them must be passed to applyConfChange again.
+ * - Inputs: tick() every tick; step(msg) for each peer message; propose/proposeConfChange/
+ *   readIndex (throw ProposalDropped when refused); transferLeader; campaign.
+ * - Output: while hasReady(): rd = ready(); persist rd.snapshot (storage.applySnapshot),
+ *   rd.entries (storage.append) and rd.hardState (storage.setHardState), fsync if mustSync;
+ *   send rd.messages; apply rd.snapshot then rd.committedEntries (calling applyConfChange for
+ *   each confChange entry, data decoded with decodeConfChange); then advance().
+ * - Transport feedback: reportUnreachable(peer) on send failure, reportSnapshot(peer, ok) when
+ *   a `snap` message was delivered or failed.
+ * - Log compaction: storage.createSnapshot(appliedIndex, confState, data) then
+ *   storage.compact(index) (keep some entries for slow followers).
+ */
 export type {
   Entry,
   EntryType,
