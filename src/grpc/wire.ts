@@ -158,7 +158,10 @@ export class Reader {
     const start = this.pos;
     this.pos = stop;
     if (stop === start) return EMPTY_BYTES;
-    return this.buf.slice(start, stop);
+    // Not buf.slice(): on a Buffer that is a view, not a copy.
+    const out = new Uint8Array(stop - start);
+    out.set(this.buf.subarray(start, stop));
+    return out;
   }
 
   string(end: number): string {
