@@ -291,17 +291,28 @@ export function decodeMetadata(bytes: Uint8Array): WalMetadata {
   return { nodeId: nodeId(id), clusterId };
 }
 
-export function encodeMarker(marker: WalSnapshotMarker): Uint8Array {
+/** A marker as stored: `replacesLog` when it records a snapshot installed from the leader. */
+export interface StoredMarker extends WalSnapshotMarker {
+  readonly replacesLog: boolean;
+}
+
+const MARKER_REPLACES_LOG = 1;
+
+/** index varint, term varint, flags varint (bit 0: replaces the log). */
+export function encodeMarker(marker: StoredMarker): Uint8Array {
   const w = new ByteWriter(16);
   w.varint(marker.index);
   w.varint(marker.term);
+  w.varint(marker.replacesLog ? MARKER_REPLACES_LOG : 0);
   return w.finish();
 }
 
-export function decodeMarker(bytes: Uint8Array): WalSnapshotMarker {
+export function decodeMarker(bytes: Uint8Array): StoredMarker {
   const r = new ByteReader(bytes);
   const index = r.varint();
   const term = r.varint();
+  const flags = r.varint();
   r.end('snapshot marker');
-  return { index, term };
+  if ((flags & ~MARKER_REPLACES_LOG) !== 0) throw new CodecError(`unknown marker flags ${flags}`);
+  return { index, term, replacesLog: (flags & MARKER_REPLACES_LOG) !== 0 };
 }

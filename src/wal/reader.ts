@@ -6,6 +6,7 @@ import {
   decodeHardState,
   decodeMarker,
   decodeMetadata,
+  type StoredMarker,
   type WalMetadata,
   type WalSnapshotMarker,
 } from './codec.js';
@@ -38,7 +39,7 @@ export interface WalScan {
   readonly hardState: HardState;
   /** Entries after the snapshot index, later writes of an index replacing earlier ones. */
   readonly entries: Entry[];
-  readonly markers: WalSnapshotMarker[];
+  readonly markers: StoredMarker[];
   readonly rollingCrc: number;
   /** Byte length of the last segment's valid prefix. */
   readonly lastSegmentValidBytes: number;
@@ -64,7 +65,7 @@ class ScanState {
   metadata: WalMetadata | undefined;
   hardState: HardState = EMPTY_HARD_STATE;
   readonly entries: Entry[] = [];
-  readonly markers: WalSnapshotMarker[] = [];
+  readonly markers: StoredMarker[] = [];
   lastIndex: number;
   rollingCrc: number | undefined;
   foundSnapshot: boolean;
@@ -263,7 +264,12 @@ function applyMetadata(state: ScanState, metadata: WalMetadata): void {
 }
 
 function applyEntry(state: ScanState, entry: Entry): void {
-  if (entry.index <= state.baseIndex) return;
+  if (entry.index <= state.baseIndex) {
+    // Covered by the snapshot, but rewriting it still dropped every entry after it.
+    state.entries.length = 0;
+    state.lastIndex = state.baseIndex;
+    return;
+  }
   if (entry.index > state.lastIndex + 1) {
     throw new RecordError(`entry index ${entry.index} leaves a gap after ${state.lastIndex}`);
   }
@@ -273,18 +279,19 @@ function applyEntry(state: ScanState, entry: Entry): void {
   state.lastIndex = entry.index;
 }
 
-function applyMarker(state: ScanState, marker: WalSnapshotMarker): void {
+function applyMarker(state: ScanState, marker: StoredMarker): void {
   state.markers.push(marker);
-  if (marker.index > state.lastIndex) {
-    // An installed snapshot replaced the whole log; what came before it is gone.
-    if (!state.anySnapshot) {
+  if (marker.replacesLog || marker.index > state.lastIndex) {
+    // An installed snapshot replaced the whole log: entries before this record are gone.
+    if (!state.anySnapshot && marker.index > state.snapshot.index) {
       throw new WalError(
-        `WAL holds snapshot marker ${marker.index} beyond its log (last entry ${state.lastIndex}); open from that snapshot`,
+        `WAL holds snapshot ${marker.index} (term ${marker.term}) that replaced the log ` +
+          `(last entry then ${state.lastIndex}); open from that snapshot, not ${state.snapshot.index}`,
       );
     }
+    state.baseIndex = Math.max(state.baseIndex, marker.index);
     state.entries.length = 0;
-    state.baseIndex = marker.index;
-    state.lastIndex = marker.index;
+    state.lastIndex = state.baseIndex;
   }
   if (state.anySnapshot || marker.index !== state.snapshot.index) return;
   if (marker.term !== state.snapshot.term) {

@@ -111,21 +111,25 @@ export class Wal {
     for (const stale of scan.stale) disk.remove(`${dir}/${stale.name}`);
     if (scan.tmpFiles.length + scan.stale.length > 0) disk.syncDir(dir);
     const last = scan.entries[scan.entries.length - 1];
-    const marker = scan.markers.reduce((a, b) => (b.index > a.index ? b : a), fromSnapshot);
+    const marker: WalSnapshotMarker = scan.markers.reduce(
+      (a, b) => (b.index > a.index ? { index: b.index, term: b.term } : a),
+      { index: fromSnapshot.index, term: fromSnapshot.term },
+    );
+    const hardState = atLeastSnapshot(scan.hardState, fromSnapshot);
     const state: WriterState = {
       segments: [...scan.run],
       segmentBytes: scan.lastSegmentValidBytes,
       rollingCrc: scan.rollingCrc,
       lastIndex: last ? last.index : fromSnapshot.index,
       lastTerm: last ? last.term : fromSnapshot.term,
-      hardState: scan.hardState,
+      hardState,
       marker,
     };
     const wal = new Wal(disk, dir, scan.metadata, segmentSizeOption(options), state);
     return {
       wal,
       metadata: scan.metadata,
-      hardState: scan.hardState,
+      hardState,
       entries: scan.entries,
       ...(scan.repair ? { repaired: scan.repair } : {}),
     };
@@ -138,7 +142,10 @@ export class Wal {
    */
   static snapshotMarkers(disk: Disk, dir: string): WalSnapshotMarker[] {
     const scan = scanWal(disk, dir, 'oldest');
-    return scan.markers.filter((m) => m.index <= scan.hardState.commit);
+    // A leader only sends committed snapshots; a local one is taken at or below commit.
+    return scan.markers
+      .filter((m) => m.replacesLog || m.index <= scan.hardState.commit)
+      .map((m) => ({ index: m.index, term: m.term }));
   }
 
   /**
@@ -172,23 +179,39 @@ export class Wal {
   }
 
   /**
-   * Records that a snapshot at `marker` exists (after its file is durable), and syncs. A
-   * marker past the last entry means the log was replaced by a snapshot: the next entry
-   * follows the marker.
+   * Records that a snapshot at `marker` is durable in the snap dir, and syncs. Pass
+   * `replacesLog` for a snapshot installed from the leader (Ready.snapshot): Raft then
+   * discarded the whole log, so entries written before the marker must not come back on
+   * reopen, and the next entry follows the marker. Leave it unset for a snapshot the node
+   * took of its own applied state, after which the log continues unchanged.
    */
-  saveSnapshotMarker(marker: WalSnapshotMarker): void {
+  saveSnapshotMarker(marker: WalSnapshotMarker, options: { replacesLog?: boolean } = {}): void {
     assert(!this.closed, 'saveSnapshotMarker on a closed WAL');
     const state = this.state;
+    const replacesLog = options.replacesLog === true;
+    assert(Number.isSafeInteger(marker.index) && marker.index > 0, `bad snapshot index ${marker.index}`);
+    assert(Number.isSafeInteger(marker.term) && marker.term > 0, `bad snapshot term ${marker.term}`);
     assert(
       marker.index >= state.marker.index,
       () => `snapshot marker ${marker.index} goes back from ${state.marker.index}`,
     );
-    assert(marker.term >= 0 && Number.isSafeInteger(marker.index), 'bad snapshot marker');
+    assert(
+      marker.index !== state.marker.index || marker.term === state.marker.term,
+      () => `snapshot marker ${marker.index} changes term from ${state.marker.term} to ${marker.term}`,
+    );
+    assert(
+      replacesLog || marker.index <= state.lastIndex,
+      () => `local snapshot ${marker.index} is beyond the last index ${state.lastIndex}`,
+    );
+    assert(
+      !replacesLog || marker.index >= state.hardState.commit,
+      () => `installed snapshot ${marker.index} is below the commit index ${state.hardState.commit}`,
+    );
     const frames = new FrameWriter(this.currentSegment().seq, state.segmentBytes);
-    frames.add(RecordType.snapshot, encodeMarker(marker));
+    frames.add(RecordType.snapshot, encodeMarker({ index: marker.index, term: marker.term, replacesLog }));
     this.appendFrames(frames);
     state.marker = { index: marker.index, term: marker.term };
-    if (marker.index > state.lastIndex) {
+    if (replacesLog) {
       state.lastIndex = marker.index;
       state.lastTerm = marker.term;
     }
@@ -313,7 +336,8 @@ export class Wal {
     const frames = new FrameWriter(seq, 0);
     frames.add(RecordType.crc, crcPayload(state.rollingCrc));
     frames.add(RecordType.metadata, encodeMetadata(this.metadata));
-    frames.add(RecordType.snapshot, encodeMarker(state.marker));
+    // The header repeats the marker as information only: replaying it must not clear entries.
+    frames.add(RecordType.snapshot, encodeMarker({ ...state.marker, replacesLog: false }));
     if (state.hardState.term > 0) frames.add(RecordType.hardState, encodeHardState(state.hardState));
     const tmpPath = `${this.dir}/${name}${TMP_SUFFIX}`;
     this.disk.writeFile(tmpPath, frames.finish());
@@ -334,6 +358,17 @@ export class Wal {
   private currentPath(): string {
     return `${this.dir}/${this.currentSegment().name}`;
   }
+}
+
+/**
+ * The snapshot being restored from is committed by definition, and its term was seen. A crash
+ * between an installed snapshot's marker and the hard state saved after it leaves an older
+ * hard state behind; Raft must not start with commit below its snapshot, so lift it.
+ */
+function atLeastSnapshot(hs: HardState, snapshot: WalSnapshotMarker): HardState {
+  if (hs.commit >= snapshot.index && hs.term >= snapshot.term) return hs;
+  const term = Math.max(hs.term, snapshot.term);
+  return { term, vote: term === hs.term ? hs.vote : NO_NODE, commit: Math.max(hs.commit, snapshot.index) };
 }
 
 function segmentSizeOption(options: WalOptions): number {

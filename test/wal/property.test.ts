@@ -24,12 +24,13 @@ type Op =
     }
   | { kind: 'crash'; keepFraction: number }
   | { kind: 'restart' }
-  | { kind: 'snapshot' };
+  | { kind: 'snapshot' }
+  | { kind: 'install'; ahead: number; termBump: boolean; sync: boolean };
 
 type ModelRecord =
   | { kind: 'entry'; entry: Entry }
   | { kind: 'hardState'; hardState: HardState }
-  | { kind: 'marker'; marker: WalSnapshotMarker };
+  | { kind: 'marker'; marker: WalSnapshotMarker; replacesLog: boolean };
 
 interface ModelState {
   log: Entry[]; // log[i] has index i + 1
@@ -51,6 +52,8 @@ function replay(records: readonly ModelRecord[], count: number): ModelState {
       state.hardState = record.hardState;
     } else {
       state.marker = record.marker;
+      // An installed snapshot drops the log; entries at or below it are never compared.
+      if (record.replacesLog) state.log = new Array<Entry>(record.marker.index).fill(entry(0, 0));
     }
   }
   return state;
@@ -73,6 +76,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('crash' as const), keepFraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'snapshot' as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('install' as const),
+      ahead: fc.integer({ min: -3, max: 5 }),
+      termBump: fc.boolean(),
+      sync: fc.boolean(),
+    }),
+  },
 );
 
 const SEGMENT_BYTES = 2048;
@@ -114,9 +126,30 @@ class Harness {
     if (index <= now.marker.index) return;
     const marker = { index, term: (now.log[index - 1] as Entry).term };
     this.wal.saveSnapshotMarker(marker);
-    this.records.push({ kind: 'marker', marker });
+    this.records.push({ kind: 'marker', marker, replacesLog: false });
     this.syncedCount = this.records.length;
     this.wal.releaseTo(index);
+  }
+
+  /** A snapshot from the leader, then the hard state of the same Ready (maybe not synced). */
+  install(op: Extract<Op, { kind: 'install' }>): void {
+    const now = replay(this.records, this.records.length);
+    const index = Math.max(now.log.length + op.ahead, now.hardState.commit, now.marker.index, 1);
+    let term = Math.max(1, now.hardState.term + (op.termBump ? 1 : 0));
+    // At the commit index the snapshot is of committed entries: its term is already known.
+    let snapTerm = term;
+    if (index === now.marker.index) snapTerm = now.marker.term;
+    else if (index <= now.hardState.commit) snapTerm = (now.log[index - 1] as Entry).term;
+    term = Math.max(term, snapTerm);
+    const marker = { index, term: snapTerm };
+    this.wal.saveSnapshotMarker(marker, { replacesLog: true });
+    this.records.push({ kind: 'marker', marker, replacesLog: true });
+    this.syncedCount = this.records.length;
+    const vote = (term === now.hardState.term ? now.hardState.vote : '') as HardState['vote'];
+    const hardState = { term, vote, commit: index };
+    this.wal.save(hardState, [], op.sync);
+    this.records.push({ kind: 'hardState', hardState });
+    if (op.sync) this.syncedCount = this.records.length;
   }
 
   /** Reopens and checks the result against every admissible prefix; adopts the match. */
@@ -127,6 +160,12 @@ class Harness {
     for (let count = this.records.length; count >= this.syncedCount && matched === undefined; count--) {
       const state = replay(this.records, count);
       if (state.marker.index !== latest.index) continue;
+      // Open lifts a hard state older than the snapshot to it (crash between marker and state).
+      if (state.hardState.commit < latest.index || state.hardState.term < latest.term) {
+        const term = Math.max(state.hardState.term, latest.term);
+        const vote = (term === state.hardState.term ? state.hardState.vote : '') as HardState['vote'];
+        state.hardState = { term, vote, commit: Math.max(state.hardState.commit, latest.index) };
+      }
       const expected = state.log.slice(latest.index);
       if (sameState(expected, state.hardState, opened.entries, opened.hardState)) matched = count;
     }
@@ -175,6 +214,7 @@ describe('Wal crash property', () => {
         for (const op of ops) {
           if (op.kind === 'save') harness.save(op);
           else if (op.kind === 'snapshot') harness.snapshot();
+          else if (op.kind === 'install') harness.install(op);
           else if (op.kind === 'restart') {
             harness.wal.close();
             harness.reopen();
@@ -187,7 +227,7 @@ describe('Wal crash property', () => {
         harness.reopen();
         harness.disk.inner.close();
       }),
-      { numRuns: 60 },
+      { numRuns: Number(process.env["WAL_PROP_RUNS"] ?? 60) },
     );
   });
 });

@@ -272,15 +272,45 @@ describe('Wal segments', () => {
     const wal = Wal.create(disk, WAL_DIR, META);
     wal.save(hs(2, 3), entries(1, 3, 2), true);
     wal.save(hs(3, 3), [], true);
-    wal.saveSnapshotMarker({ index: 50, term: 3 });
+    wal.saveSnapshotMarker({ index: 50, term: 3 }, { replacesLog: true });
     wal.save(hs(3, 52), entries(51, 52, 3), true);
     const opened = Wal.open(disk, WAL_DIR, { index: 50, term: 3 });
     expect(opened.entries).toEqual(entries(51, 52, 3));
-    expect(() => Wal.open(disk, WAL_DIR, NO_SNAP)).toThrow(/beyond its log/);
+    expect(() => Wal.open(disk, WAL_DIR, NO_SNAP)).toThrow(/replaced the log/);
     expect(Wal.snapshotMarkers(disk, WAL_DIR)).toEqual([
       { index: 0, term: 0 },
       { index: 50, term: 3 },
     ]);
+  });
+
+  it('never resurrects entries an installed snapshot discarded', () => {
+    const disk = new CrashDisk(root);
+    const wal = Wal.create(disk, WAL_DIR, META);
+    wal.save(hs(2, 5), entries(1, 10, 2), true);
+    // The leader's snapshot at 7 (term 3) does not match our entry 7: Raft drops the whole log.
+    wal.saveSnapshotMarker({ index: 7, term: 3 }, { replacesLog: true });
+    // Crash before the hard state of the same Ready was written.
+    disk.crash();
+    const opened = Wal.open(disk, WAL_DIR, { index: 7, term: 3 });
+    expect(opened.entries).toEqual([]);
+    // Commit and term are lifted to the snapshot, the vote dropped with the old term.
+    expect(opened.hardState).toEqual(hs(3, 7));
+    expect(Wal.snapshotMarkers(disk, WAL_DIR)).toContainEqual({ index: 7, term: 3 });
+    expect(() => Wal.open(disk, WAL_DIR, NO_SNAP)).toThrow(/replaced the log/);
+    // The log continues right after the snapshot.
+    opened.wal.save(hs(3, 8), entries(8, 9, 3), true);
+    expect(Wal.open(disk, WAL_DIR, { index: 7, term: 3 }).entries).toEqual(entries(8, 9, 3));
+  });
+
+  it('keeps the log after a local snapshot', () => {
+    const disk = new NodeDisk(root);
+    const wal = Wal.create(disk, WAL_DIR, META);
+    wal.save(hs(2, 8), entries(1, 10, 2), true);
+    wal.saveSnapshotMarker({ index: 8, term: 2 });
+    expect(Wal.open(disk, WAL_DIR, { index: 8, term: 2 }).entries).toEqual(entries(9, 10, 2));
+    expect(Wal.open(disk, WAL_DIR, NO_SNAP).entries).toEqual(entries(1, 10, 2));
+    expect(() => wal.saveSnapshotMarker({ index: 11, term: 2 })).toThrow(AssertionError);
+    expect(() => wal.saveSnapshotMarker({ index: 7, term: 2 })).toThrow(/goes back/);
   });
 
   it('refuses a flipped byte in a segment that is not the last', () => {
@@ -326,5 +356,24 @@ describe('Wal segments', () => {
     expect(opened.entries).toEqual(entries(37, 40, 1, 60));
     expect(disk.exists(files[0] as string)).toBe(false);
     expect(disk.list(WAL_DIR).some((n) => n.endsWith('.tmp'))).toBe(false);
+  });
+});
+
+describe('Wal overwrite below the snapshot', () => {
+  it('drops entries after an index rewritten before the snapshot was taken', () => {
+    const { root: dirRoot, cleanup: done } = tempRoot('walsnapover');
+    try {
+      const disk = new NodeDisk(dirRoot);
+      const wal = Wal.create(disk, WAL_DIR, META);
+      wal.save(hs(1, 0), entries(1, 3, 1), false);
+      wal.save(hs(2, 1), [entry(2, 2)], false); // replaces 2..3
+      wal.saveSnapshotMarker({ index: 1, term: 1 });
+      expect(Wal.open(disk, WAL_DIR, { index: 1, term: 1 }).entries).toEqual([entry(2, 2)]);
+      wal.save(hs(2, 2), [entry(3, 2)], true);
+      wal.saveSnapshotMarker({ index: 2, term: 2 });
+      expect(Wal.open(disk, WAL_DIR, { index: 2, term: 2 }).entries).toEqual([entry(3, 2)]);
+    } finally {
+      done();
+    }
   });
 });
