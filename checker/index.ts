@@ -9,3 +9,8 @@ export { kvModel } from './linear/kv.js';
 export { partitionByKey, keyOf, unkey } from './linear/keyed.js';
 export { etcdModel, describeEtcdOp } from './linear/etcd.js';
 export type { EtcdModelOptions } from './linear/etcd.js';
+export { checkListAppend } from './elle/list-append.js';
+export type { TxnReport, TxnOptions } from './elle/list-append.js';
+export { checkRwRegister } from './elle/rw-register.js';
+export type { Anomaly, Edge, EdgeKind } from './elle/graph.js';
+export { describeTxn } from './elle/graph.js';
