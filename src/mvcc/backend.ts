@@ -193,22 +193,46 @@ export class MemoryBackend extends BatchingBackend {
   protected applyCommit(clearFirst: boolean, ops: CommitOp[]): void {
     if (clearFirst) {
       for (const m of this.buckets.values()) m.clear();
+      this.sortedCache.clear();
       this.bytesUsed = 0;
     }
+    const removed = new Set<BucketName>();
     for (const op of ops) {
       const m = this.buckets.get(op.bucket) as Map<string, Uint8Array>;
       const k = latin1(op.key);
       const old = m.get(k);
       if (old !== undefined) this.bytesUsed -= k.length + old.length;
-      if (op.value === undefined) m.delete(k);
-      else {
-        m.set(k, op.value);
-        this.bytesUsed += k.length + op.value.length;
+      if (op.value === undefined) {
+        if (m.delete(k)) removed.add(op.bucket);
+        continue;
       }
+      m.set(k, op.value);
+      this.bytesUsed += k.length + op.value.length;
+      if (old === undefined) this.insertSorted(op.bucket, k);
     }
-    this.sortedCache.clear();
+    // Deletions (compaction) are rare and batched: rebuild those buckets' order lazily.
+    for (const bucket of removed) this.sortedCache.delete(bucket);
     this.commits++;
     assert(this.bytesUsed >= 0, 'memory backend size went negative');
+  }
+
+  /** Revision keys only grow, so a new key is almost always appended. */
+  private insertSorted(bucket: BucketName, k: string): void {
+    const keys = this.sortedCache.get(bucket);
+    if (keys === undefined) return;
+    const last = keys[keys.length - 1];
+    if (last === undefined || last < k) {
+      keys.push(k);
+      return;
+    }
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((keys[mid] as string) < k) lo = mid + 1;
+      else hi = mid;
+    }
+    keys.splice(lo, 0, k);
   }
 
   sizeBytes(): number {

@@ -78,6 +78,11 @@ export class KeyIndex {
     return undefined;
   }
 
+  /** Whether the key existed at atRev (get() without building the answer). */
+  liveAt(atRev: number): boolean {
+    return this.findGeneration(atRev) !== undefined;
+  }
+
   get(atRev: number): IndexHit | undefined {
     const g = this.findGeneration(atRev);
     if (g === undefined) return undefined;

@@ -17,8 +17,16 @@ export interface KeyValue {
 
 const EMPTY = new Uint8Array(0);
 
-function varintLength(v: bigint): number {
+/** Varints of non-negative safe integers use plain arithmetic; only negative or huge lease ids need bigint. */
+function varintLength(v: number | bigint): number {
   let n = 1;
+  if (typeof v === 'number') {
+    while (v >= 0x80) {
+      v = Math.floor(v / 128);
+      n++;
+    }
+    return n;
+  }
   while (v >= 0x80n) {
     v >>= 7n;
     n++;
@@ -26,13 +34,29 @@ function varintLength(v: bigint): number {
   return n;
 }
 
-function writeVarint(out: Uint8Array, pos: number, v: bigint): number {
+function writeVarint(out: Uint8Array, pos: number, v: number | bigint): number {
+  if (typeof v === 'number') {
+    while (v >= 0x80) {
+      out[pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    out[pos++] = v;
+    return pos;
+  }
   while (v >= 0x80n) {
     out[pos++] = Number(v & 0x7fn) | 0x80;
     v >>= 7n;
   }
   out[pos++] = Number(v);
   return pos;
+}
+
+function intField(v: number): number | bigint {
+  return v >= 0 ? v : asUnsigned(BigInt(v));
+}
+
+function leaseField(v: bigint): number | bigint {
+  return v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : asUnsigned(v);
 }
 
 /** int64 fields: negatives use the two's complement 64-bit form, as Go's proto does. */
@@ -42,18 +66,18 @@ function asUnsigned(v: bigint): bigint {
 
 interface Field {
   tag: number;
-  varint?: bigint;
+  varint?: number | bigint;
   bytes?: Uint8Array;
 }
 
 function fieldsOf(kv: KeyValue): Field[] {
   const fields: Field[] = [];
   if (kv.key.length > 0) fields.push({ tag: 0x0a, bytes: kv.key });
-  if (kv.createRevision !== 0) fields.push({ tag: 0x10, varint: asUnsigned(BigInt(kv.createRevision)) });
-  if (kv.modRevision !== 0) fields.push({ tag: 0x18, varint: asUnsigned(BigInt(kv.modRevision)) });
-  if (kv.version !== 0) fields.push({ tag: 0x20, varint: asUnsigned(BigInt(kv.version)) });
+  if (kv.createRevision !== 0) fields.push({ tag: 0x10, varint: intField(kv.createRevision) });
+  if (kv.modRevision !== 0) fields.push({ tag: 0x18, varint: intField(kv.modRevision) });
+  if (kv.version !== 0) fields.push({ tag: 0x20, varint: intField(kv.version) });
   if (kv.value.length > 0) fields.push({ tag: 0x2a, bytes: kv.value });
-  if (kv.lease !== 0n) fields.push({ tag: 0x30, varint: asUnsigned(kv.lease) });
+  if (kv.lease !== 0n) fields.push({ tag: 0x30, varint: leaseField(kv.lease) });
   return fields;
 }
 
@@ -62,23 +86,36 @@ export function encodeKeyValue(kv: KeyValue): Uint8Array {
   let size = 0;
   for (const f of fields) {
     size += 1;
-    if (f.bytes !== undefined) size += varintLength(BigInt(f.bytes.length)) + f.bytes.length;
-    else size += varintLength(f.varint as bigint);
+    if (f.bytes !== undefined) size += varintLength(f.bytes.length) + f.bytes.length;
+    else size += varintLength(f.varint as number | bigint);
   }
   const out = new Uint8Array(size);
   let pos = 0;
   for (const f of fields) {
     out[pos++] = f.tag;
     if (f.bytes !== undefined) {
-      pos = writeVarint(out, pos, BigInt(f.bytes.length));
+      pos = writeVarint(out, pos, f.bytes.length);
       out.set(f.bytes, pos);
       pos += f.bytes.length;
     } else {
-      pos = writeVarint(out, pos, f.varint as bigint);
+      pos = writeVarint(out, pos, f.varint as number | bigint);
     }
   }
   assert(pos === size, 'KeyValue encoding size mismatch');
   return out;
+}
+
+/** Varints up to 7 bytes (< 2^49) decode with arithmetic; longer ones fall back to bigint. */
+function readSmallVarint(bytes: Uint8Array, pos: number): [number, number] | undefined {
+  let result = 0;
+  let mul = 1;
+  for (let i = 0; i < 7 && pos + i < bytes.length; i++) {
+    const b = bytes[pos + i] as number;
+    result += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) return [result, pos + i + 1];
+    mul *= 128;
+  }
+  return undefined;
 }
 
 function readVarint(bytes: Uint8Array, pos: number): [bigint, number] {
@@ -106,8 +143,10 @@ export function decodeKeyValue(bytes: Uint8Array): KeyValue {
   while (pos < bytes.length) {
     const tag = bytes[pos++] as number;
     if ((tag & 7) === 2) {
-      const [len, p] = readVarint(bytes, pos);
-      const end = p + Number(len);
+      const small = readSmallVarint(bytes, pos);
+      assert(small !== undefined, 'bytes field length too large in KeyValue');
+      const [len, p] = small;
+      const end = p + len;
       assert(end <= bytes.length, 'truncated bytes field in KeyValue');
       const slice = bytes.slice(p, end);
       if (tag === 0x0a) kv.key = slice;
@@ -116,12 +155,17 @@ export function decodeKeyValue(bytes: Uint8Array): KeyValue {
       continue;
     }
     assert((tag & 7) === 0, () => `unexpected wire type in KeyValue tag ${tag}`);
-    const [v, p] = readVarint(bytes, pos);
-    pos = p;
-    if (tag === 0x10) kv.createRevision = toSafeNumber(v);
-    else if (tag === 0x18) kv.modRevision = toSafeNumber(v);
-    else if (tag === 0x20) kv.version = toSafeNumber(v);
-    else if (tag === 0x30) kv.lease = BigInt.asIntN(64, v);
+    const small = readSmallVarint(bytes, pos);
+    let v: number | bigint;
+    if (small !== undefined) [v, pos] = small;
+    else [v, pos] = readVarint(bytes, pos);
+    if (tag === 0x30) kv.lease = typeof v === 'number' ? BigInt(v) : BigInt.asIntN(64, v);
+    else {
+      const n = typeof v === 'number' ? v : toSafeNumber(v);
+      if (tag === 0x10) kv.createRevision = n;
+      else if (tag === 0x18) kv.modRevision = n;
+      else if (tag === 0x20) kv.version = n;
+    }
   }
   return kv;
 }

@@ -6,11 +6,11 @@
  * changes numbered by sub revision.
  */
 import { etcdError } from '../api/errors.js';
-import { assert, bytesEqual, compareBytes, crc32c, utf8 } from '../util/index.js';
+import { AssertionError, assert, bytesEqual, compareBytes, crc32c, utf8 } from '../util/index.js';
 import type { Backend } from './backend.js';
 import { decodeKeyValue, encodeKeyValue, type KeyValue } from './kv.js';
 import { bytesToRev, bytesToU64, isTombstoneKey, revision, revToBytes, u64ToBytes, type Revision } from './revision.js';
-import { TreeIndex } from './tree_index.js';
+import { TreeIndex, keyString } from './tree_index.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import {
   CompareResult,
@@ -79,6 +79,8 @@ export class MvccStore {
   private callerBatch = false;
   private readonly maxTxnOps: number;
   private readonly leaseExists: (lease: bigint) => boolean;
+  /** Lease of each live key that has one (etcd asks its lessor; we keep it here to skip a decode). */
+  private readonly leaseByKey = new Map<string, bigint>();
   private readonly leaseListeners: ((e: LeaseEvent) => void)[] = [];
   private readonly changeListeners: ((rev: number, events: readonly MvccEvent[]) => void)[] = [];
 
@@ -140,11 +142,9 @@ export class MvccStore {
 
   /** Live keys that hold a lease: what the lessor must re-attach after a restart or restore. */
   leasedKeys(): { key: Uint8Array; lease: bigint }[] {
-    const out: { key: Uint8Array; lease: bigint }[] = [];
-    for (const kv of this.rangeKeys(utf8('\0'), EMPTY, this.currentRev).kvs) {
-      if (kv.lease !== 0n) out.push({ key: kv.key, lease: kv.lease });
-    }
-    return out;
+    return [...this.leaseByKey.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, lease]) => ({ key: new Uint8Array(Buffer.from(k, 'latin1')), lease }));
   }
 
   backendSizeBytes(): number {
@@ -204,16 +204,14 @@ export class MvccStore {
     const atRev = rev <= 0 ? curRev : rev;
     if (atRev < this.compactMainRev) throw etcdError('Compacted');
     if (countOnly) return { kvs: [], count: this.index.countRevisions(key, end, atRev), rev: curRev };
-    const hits = this.index.revisions(key, end, atRev);
-    const n = limit <= 0 || limit > hits.length ? hits.length : limit;
+    const { hits, total } = this.index.revisions(key, end, atRev, limit);
     const kvs: KeyValue[] = [];
-    for (let i = 0; i < n; i++) {
-      const h = hits[i] as (typeof hits)[number];
+    for (const h of hits) {
       const kv = this.readKv(h.modified, h.key);
       assert(kv.createRevision === h.created.main && kv.version === h.version, 'backend create/version differ from index');
       kvs.push(kv);
     }
-    return { kvs, count: hits.length, rev: curRev };
+    return { kvs, count: total, rev: curRev };
   }
 
   /** The applier's Range: filters, sorting and limit applied over rangeKeys, as etcd does. */
@@ -280,8 +278,9 @@ export class MvccStore {
     const rev = this.nextRev(tw);
     const ki = this.index.find(key);
     const prev = ki?.get(rev.main);
-    let oldLease = 0n;
-    if (prev !== undefined) oldLease = this.readKv(prev.modified, key).lease;
+    const k = keyString(key);
+    const oldLease = this.leaseByKey.get(k) ?? 0n;
+    assert(prev !== undefined || oldLease === 0n, 'a deleted key still holds a lease');
     const kv: KeyValue = {
       key: key.slice(),
       createRevision: prev === undefined ? rev.main : prev.created.main,
@@ -293,23 +292,27 @@ export class MvccStore {
     this.backend.put('key', revToBytes(rev), encodeKeyValue(kv));
     this.index.put(kv.key, rev);
     tw.changes.push({ type: EventType.PUT, kv });
+    if (lease !== 0n) this.leaseByKey.set(k, lease);
+    else this.leaseByKey.delete(k);
     if (oldLease !== 0n) this.emitLease('detach', oldLease, kv.key);
     if (lease !== 0n) this.emitLease('attach', lease, kv.key);
   }
 
   private txnDeleteRange(tw: WriteTxn, key: Uint8Array, end: Uint8Array | undefined): number {
     const readRev = this.txnReadRev(tw);
-    const hits = this.index.revisions(key, end, readRev);
+    const { hits } = this.index.revisions(key, end, readRev);
     for (const h of hits) {
       const rev = this.nextRev(tw);
-      const old = this.readKv(h.modified, h.key);
+      const k = keyString(h.key);
+      const oldLease = this.leaseByKey.get(k) ?? 0n;
+      this.leaseByKey.delete(k);
       const tomb: KeyValue = { key: h.key, createRevision: 0, modRevision: 0, version: 0, value: EMPTY, lease: 0n };
       this.backend.put('key', revToBytes(rev, true), encodeKeyValue(tomb));
       const ki = this.index.find(h.key);
       assert(ki !== undefined, 'deleting a key missing from the index');
       ki.tombstone(rev);
       tw.changes.push({ type: EventType.DELETE, kv: { ...tomb, modRevision: rev.main } });
-      if (old.lease !== 0n) this.emitLease('detach', old.lease, h.key);
+      if (oldLease !== 0n) this.emitLease('detach', oldLease, h.key);
     }
     return hits.length;
   }
@@ -359,6 +362,21 @@ export class MvccStore {
       const resp = this.applyDeleteRange(tw, d);
       this.endWrite(tw);
       return resp;
+    });
+  }
+
+  /**
+   * Delete these keys in one revision, as a lease revoke does; no txn-size limit applies. Returns
+   * the store revision afterwards (unchanged if none of the keys existed).
+   */
+  deleteKeys(keys: readonly Uint8Array[]): number {
+    return this.withBatch(() => {
+      const tw = this.beginWrite();
+      for (const key of keys) {
+        assert(key.length > 0, 'deleteKeys with an empty key');
+        this.txnDeleteRange(tw, key, undefined);
+      }
+      return this.endWrite(tw);
     });
   }
 
@@ -440,7 +458,15 @@ export class MvccStore {
     this.checkTxnPaths(r, path, curRev);
     return this.withBatch(() => {
       const tw = this.beginWrite();
-      const { resp, used } = this.applyTxnOps(tw, r, path);
+      let applied: { resp: TxnResponse; used: number };
+      try {
+        applied = this.applyTxnOps(tw, r, path);
+      } catch (e) {
+        // Every error a txn can meet was checked above; one here would leave half a txn in the
+        // index, so stop the node as etcd panics ("unexpected error during txn").
+        throw new AssertionError(`unexpected error during txn: ${String(e)}`);
+      }
+      const { resp, used } = applied;
       assert(used === path.length, 'txn path not fully consumed');
       const rev = this.endWrite(tw);
       resp.header = header(rev);
@@ -549,6 +575,7 @@ export class MvccStore {
 
   private rebuild(): void {
     this.index.clear();
+    this.leaseByKey.clear();
     this.currentRev = 1;
     const u64 = (k: Uint8Array): number => {
       const v = this.backend.get('meta', k);
@@ -558,7 +585,9 @@ export class MvccStore {
     this.ciTerm = u64(META_TERM);
     const finished = this.backend.get('meta', META_FINISHED_COMPACT);
     this.compactMainRev = finished === undefined ? -1 : bytesToRev(finished).main;
+    this.index.beginBulkLoad();
     this.backend.forEach('key', (k, v) => this.restoreRevision(k, v));
+    this.index.endBulkLoad();
     if (this.currentRev < this.compactMainRev) this.currentRev = this.compactMainRev;
     const scheduled = this.backend.get('meta', META_SCHEDULED_COMPACT);
     if (scheduled !== undefined && bytesToRev(scheduled).main > this.compactMainRev) {
@@ -577,6 +606,7 @@ export class MvccStore {
       const ki = this.index.find(kv.key);
       // A tombstone whose puts were all compacted away tells the index nothing.
       if (ki !== undefined && !ki.isEmpty()) ki.tombstone(rev);
+      this.leaseByKey.delete(keyString(kv.key));
       return;
     }
     assert(kv.modRevision === rev.main, 'stored KeyValue mod revision differs from its key');
@@ -584,6 +614,8 @@ export class MvccStore {
     const last = ki.generations[ki.generations.length - 1];
     if (last === undefined || last.revs.length === 0) ki.restore(revision(kv.createRevision, 0), rev, kv.version);
     else ki.put(rev);
+    if (kv.lease !== 0n) this.leaseByKey.set(keyString(kv.key), kv.lease);
+    else this.leaseByKey.delete(keyString(kv.key));
   }
 }
 

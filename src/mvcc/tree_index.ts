@@ -17,6 +17,8 @@ export interface IndexEntry extends IndexHit {
 export class TreeIndex {
   private readonly byKey = new Map<string, KeyIndex>();
   private sorted: string[] = [];
+  /** While bulk loading (rebuild on open), new keys skip the sorted array until endBulkLoad(). */
+  private bulk = false;
 
   size(): number {
     return this.sorted.length;
@@ -39,7 +41,7 @@ export class TreeIndex {
     if (ki === undefined) {
       ki = new KeyIndex(key.slice());
       this.byKey.set(k, ki);
-      this.sorted.splice(this.lowerBound(k), 0, k);
+      if (!this.bulk) this.sorted.splice(this.lowerBound(k), 0, k);
     }
     return ki;
   }
@@ -71,20 +73,30 @@ export class TreeIndex {
     }
   }
 
-  /** Live keys at atRev in [key, end), in key order. */
-  revisions(key: Uint8Array, end: Uint8Array | undefined, atRev: number): IndexEntry[] {
-    const out: IndexEntry[] = [];
+  /**
+   * Live keys at atRev in [key, end), in key order: the first `limit` (0 = all) as entries, and
+   * the count of all of them (etcd counts the whole range even when it returns a few).
+   */
+  revisions(key: Uint8Array, end: Uint8Array | undefined, atRev: number, limit = 0): { hits: IndexEntry[]; total: number } {
+    const hits: IndexEntry[] = [];
+    let total = 0;
     this.visit(key, end, (ki) => {
+      if (limit > 0 && hits.length >= limit) {
+        if (ki.liveAt(atRev)) total++;
+        return;
+      }
       const hit = ki.get(atRev);
-      if (hit !== undefined) out.push({ key: ki.key, ...hit });
+      if (hit === undefined) return;
+      total++;
+      hits.push({ key: ki.key, ...hit });
     });
-    return out;
+    return { hits, total };
   }
 
   countRevisions(key: Uint8Array, end: Uint8Array | undefined, atRev: number): number {
     let n = 0;
     this.visit(key, end, (ki) => {
-      if (ki.get(atRev) !== undefined) n++;
+      if (ki.liveAt(atRev)) n++;
     });
     return n;
   }
@@ -109,6 +121,18 @@ export class TreeIndex {
     const available = new Set<string>();
     for (const ki of this.byKey.values()) ki.keep(atRev, available);
     return available;
+  }
+
+  beginBulkLoad(): void {
+    assert(this.byKey.size === 0, 'bulk load into a non-empty index');
+    this.bulk = true;
+  }
+
+  /** Sort once after loading: inserting keys one by one in revision order would be quadratic. */
+  endBulkLoad(): void {
+    this.bulk = false;
+    this.sorted = [...this.byKey.keys()].sort();
+    assert(this.sorted.length === this.byKey.size, 'tree index order and map disagree');
   }
 
   clear(): void {

@@ -93,3 +93,21 @@ describe('DeleteRange', () => {
     expect(s.range(ALL).kvs.map(show)).toEqual(['a=a@2/2/1']);
   });
 });
+
+describe('deleteKeys (lease revoke)', () => {
+  it('deletes many keys in one revision without the txn op limit, reporting detaches', () => {
+    const s = fresh();
+    const detached: string[] = [];
+    s.onLeaseEvent((e) => {
+      if (e.kind === 'detach') detached.push(fromUtf8(e.key));
+    });
+    const ks = Array.from({ length: 200 }, (_, i) => b(`k${String(i).padStart(3, '0')}`));
+    for (const k of ks) s.put({ key: k, value: b('v'), lease: 7n });
+    const rev = s.deleteKeys([...ks, b('missing')]);
+    expect(rev).toBe(202);
+    expect(s.range(ALL).count).toBe(0);
+    expect(detached).toHaveLength(200);
+    expect(s.eventsBetween(202, 202)).toHaveLength(200);
+    expect(s.deleteKeys([b('missing')])).toBe(202);
+  });
+});
