@@ -1,0 +1,254 @@
+import { AssertionError, assert } from '../src/util/index.js';
+import type { NodeId, SeededRand } from '../src/util/index.js';
+import { DiskError, silentLogger } from '../src/env/index.js';
+import type { Env } from '../src/env/index.js';
+import type { Message, RaftStatus } from '../src/raft/index.js';
+import { CodecError, WalCorruptError } from '../src/wal/index.js';
+import { ServerNode } from '../src/server/index.js';
+import type { NodeConfig } from '../src/server/index.js';
+import { SimClock } from './clock.js';
+import type { SimClockOptions } from './clock.js';
+import { SimDiskDevice } from './disk.js';
+import type { SimDiskOptions } from './disk.js';
+import type { SimLoop } from './loop.js';
+import { SimNetwork } from './network.js';
+import type { SimNetworkOptions } from './network.js';
+import { ClusterInvariants } from './invariants.js';
+import type { NodeView } from './invariants.js';
+import { RegisterMachine } from './register-machine.js';
+import type { RegisterResult } from './register-machine.js';
+
+export interface ClusterOptions {
+  readonly nodeIds: readonly NodeId[];
+  readonly node: Omit<NodeConfig, 'id' | 'initialVoters'>;
+  readonly disk: (id: NodeId) => SimDiskOptions;
+  readonly network: SimNetworkOptions<Message>;
+  readonly clock: (id: NodeId) => SimClockOptions;
+}
+
+export type NodeState = 'up' | 'paused' | 'crashed';
+
+/** One machine: its disk and clock survive crashes; the process (node, machine) does not. */
+interface Slot {
+  readonly id: NodeId;
+  readonly device: SimDiskDevice;
+  readonly clock: SimClock;
+  state: NodeState;
+  incarnation: number;
+  node: ServerNode<RegisterResult> | undefined;
+  machine: RegisterMachine | undefined;
+  /** Why the process last died on its own (disk error), for reports. */
+  lastFatal: string | undefined;
+  /** The node found its own data corrupt and refuses to start, as etcd does; it stays down. */
+  broken: boolean;
+}
+
+/**
+ * N members of one Raft group on the simulator's loop: node factories over SimDisk, SimClock
+ * and SimNetwork. A crash drops the process and every unsynced write; a restart builds a new
+ * process from what the disk kept. Invariants are checked through `check()` after every event.
+ */
+export class SimCluster {
+  readonly network: SimNetwork<Message>;
+  readonly invariants = new ClusterInvariants();
+  readonly ids: readonly NodeId[];
+  private readonly slots = new Map<NodeId, Slot>();
+  private checksSinceLogMatching = 0;
+
+  constructor(
+    private readonly loop: SimLoop,
+    private readonly rand: SeededRand,
+    private readonly options: ClusterOptions,
+  ) {
+    this.ids = [...options.nodeIds];
+    this.network = new SimNetwork<Message>(loop, rand.fork('network'), { ...options.network, describe: describeMessage });
+    for (const id of this.ids) {
+      const slot: Slot = {
+        id,
+        device: new SimDiskDevice(rand.fork(`disk/${id}`), options.disk(id)),
+        clock: new SimClock(loop, id, options.clock(id)),
+        state: 'crashed',
+        incarnation: 0,
+        node: undefined,
+        machine: undefined,
+        lastFatal: undefined,
+        broken: false,
+      };
+      this.slots.set(id, slot);
+      slot.clock.crash();
+      this.network.crash(id);
+    }
+  }
+
+  start(): void {
+    for (const id of this.ids) this.restart(id);
+  }
+
+  state(id: NodeId): NodeState {
+    return this.slot(id).state;
+  }
+
+  node(id: NodeId): ServerNode<RegisterResult> | undefined {
+    const slot = this.slot(id);
+    return slot.state === 'up' ? slot.node : undefined;
+  }
+
+  machine(id: NodeId): RegisterMachine | undefined {
+    const slot = this.slot(id);
+    return slot.state === 'up' ? slot.machine : undefined;
+  }
+
+  isBroken(id: NodeId): boolean {
+    return this.slot(id).broken;
+  }
+
+  clock(id: NodeId): SimClock {
+    return this.slot(id).clock;
+  }
+
+  device(id: NodeId): SimDiskDevice {
+    return this.slot(id).device;
+  }
+
+  /** The up member that believes it leads the highest term, if any. */
+  leader(): NodeId | undefined {
+    let best: { id: NodeId; term: number } | undefined;
+    for (const id of this.ids) {
+      const obs = this.node(id)?.observe();
+      if (obs?.isLeader && (best === undefined || obs.term > best.term)) best = { id, term: obs.term };
+    }
+    return best?.id;
+  }
+
+  crash(id: NodeId): void {
+    const slot = this.slot(id);
+    if (slot.state === 'crashed') return;
+    slot.node?.stop();
+    slot.node = undefined;
+    slot.machine = undefined;
+    slot.state = 'crashed';
+    slot.clock.crash();
+    this.network.crash(id);
+    slot.device.crash();
+  }
+
+  restart(id: NodeId): void {
+    const slot = this.slot(id);
+    if (slot.state !== 'crashed' || slot.broken) return;
+    slot.incarnation++;
+    slot.clock.restart();
+    this.network.restart(id);
+    slot.state = 'up';
+    const env: Env = {
+      clock: slot.clock,
+      rand: this.rand.fork(`node/${id}/${slot.incarnation}`),
+      disk: slot.device.open(),
+      logger: silentLogger,
+    };
+    const machine = new RegisterMachine((index, term, digest) => this.invariants.onApply(id, index, term, digest));
+    slot.machine = machine;
+    this.invariants.onRestart(id);
+    try {
+      const config: NodeConfig = { ...this.options.node, id, initialVoters: this.ids };
+      slot.node = new ServerNode(env, this.network.transport(id), config, machine, (error) => this.onFatal(slot, error));
+    } catch (error) {
+      this.onFatal(slot, error);
+    }
+  }
+
+  pause(id: NodeId): void {
+    const slot = this.slot(id);
+    if (slot.state !== 'up') return;
+    slot.state = 'paused';
+    slot.clock.pause();
+    this.network.pause(id);
+  }
+
+  resume(id: NodeId): void {
+    const slot = this.slot(id);
+    if (slot.state !== 'paused') return;
+    slot.state = 'up';
+    slot.clock.resume();
+    this.network.resume(id);
+  }
+
+  /** Cross-node invariants; cheap ones every event, log matching every 64 events. */
+  check(): void {
+    const views = this.views();
+    this.invariants.afterEvent(views);
+    if (++this.checksSinceLogMatching >= 64) {
+      this.checksSinceLogMatching = 0;
+      this.invariants.checkLogMatching(views);
+    }
+  }
+
+  checkAll(): void {
+    const views = this.views();
+    this.invariants.afterEvent(views);
+    this.invariants.checkLogMatching(views);
+  }
+
+  /** Running processes (paused ones too: their state is still there to inspect). */
+  views(): NodeView[] {
+    const views: NodeView[] = [];
+    for (const slot of this.slots.values()) {
+      if (slot.node === undefined || slot.state === 'crashed') continue;
+      views.push({ id: slot.id, observation: slot.node.observe(), storage: slot.node.raftStorage() });
+    }
+    return views;
+  }
+
+  describe(): string {
+    return this.ids
+      .map((id) => {
+        const slot = this.slot(id);
+        const obs = slot.node?.observe();
+        const role = obs === undefined ? '' : obs.isLeader ? ' leader' : '';
+        const at = obs === undefined ? '' : ` term ${obs.term} commit ${obs.commitIndex} applied ${obs.appliedIndex}`;
+        const progress = obs?.isLeader ? describeProgress(slot.node?.raftStatus()) : '';
+        return `${id}: ${slot.state}${role}${at}${slot.lastFatal ? ` (last fatal: ${slot.lastFatal})` : ''}${progress}`;
+      })
+      .join('\n');
+  }
+
+  /** A disk error stops the process, as etcd exits on a failed fsync; anything else fails the run. */
+  private onFatal(slot: Slot, error: unknown): void {
+    if (error instanceof WalCorruptError || error instanceof CodecError) {
+      // Detected corruption: the CRCs did their job. The member stays down until replaced.
+      slot.lastFatal = error.message;
+      slot.broken = true;
+      this.crash(slot.id);
+      return;
+    }
+    if (error instanceof DiskError) {
+      slot.lastFatal = error.message;
+      this.crash(slot.id);
+      return;
+    }
+    if (!(error instanceof AssertionError)) {
+      slot.lastFatal = String(error);
+      this.loop.fail(error);
+      return;
+    }
+    this.loop.fail(error);
+  }
+
+  private slot(id: NodeId): Slot {
+    const slot = this.slots.get(id);
+    assert(slot !== undefined, () => `no node ${id}`);
+    return slot;
+  }
+}
+
+function describeProgress(status: RaftStatus | undefined): string {
+  if (status === undefined) return '';
+  const parts = [...status.progress].map(
+    ([peer, p]) => `${peer} ${p.state} match ${p.match} next ${p.next} inflight ${p.inflight}${p.pendingSnapshot ? ` snap ${p.pendingSnapshot}` : ''}${p.recentActive ? '' : ' inactive'}`,
+  );
+  return `\n    progress: ${parts.join('; ')}`;
+}
+
+function describeMessage(m: Message): string {
+  const extra = m.entries.length > 0 ? ` ents=${m.entries.length}` : '';
+  return `${m.type} ${m.from}->${m.to} t${m.term} i${m.index} c${m.commit}${m.reject ? ' reject' : ''}${extra}`;
+}

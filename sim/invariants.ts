@@ -1,0 +1,151 @@
+import { crc32c } from '../src/util/index.js';
+import type { NodeId } from '../src/util/index.js';
+import type { Entry, MemoryStorage } from '../src/raft/index.js';
+import type { NodeObservation } from '../src/server/index.js';
+
+/**
+ * Cross-node safety invariants of Raft, checked by the simulator after every event (and at
+ * every apply). A violation is a correctness failure of the run (exit 129).
+ *
+ * - Election safety: at most one leader per term, over the whole run.
+ * - Committed entries never change: once any member reports index i committed, every member's
+ *   log holds the same entry at i whenever its commit index covers i, across crashes too.
+ * - Leader completeness: a leader of term T holds every entry committed in a term below T.
+ * - Log matching: two logs with the same term at an index hold the same entry there.
+ * - State machine safety: every member applies one common sequence (same digest per index).
+ */
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
+}
+
+export interface NodeView {
+  readonly id: NodeId;
+  readonly observation: NodeObservation;
+  readonly storage: MemoryStorage;
+}
+
+interface CommittedEntry {
+  readonly term: number;
+  readonly digest: number;
+  /** Term of the member that first reported the entry committed: an upper bound of the commit's term. */
+  readonly commitTerm: number;
+}
+
+export function entryDigest(entry: Entry): number {
+  return crc32c(entry.data, entry.type === 'confChange' ? 1 : 0);
+}
+
+export class ClusterInvariants {
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  private readonly committed = new Map<number, CommittedEntry>();
+  private readonly checkedCommit = new Map<NodeId, number>();
+  private readonly appliedDigests = new Map<number, { term: number; digest: number; node: NodeId }>();
+  private readonly completenessChecked = new Set<string>();
+  checks = 0;
+
+  /** A member applied `index`: it must be the entry every other member applied there. */
+  onApply(node: NodeId, index: number, term: number, digest: number): void {
+    const seen = this.appliedDigests.get(index);
+    if (seen === undefined) {
+      this.appliedDigests.set(index, { term, digest, node });
+      return;
+    }
+    if (seen.term !== term || seen.digest !== digest) {
+      throw new InvariantViolation(
+        `state machine safety: ${node} applied index ${index} term ${term} digest ${digest}, but ${seen.node} applied term ${seen.term} digest ${seen.digest}`,
+      );
+    }
+  }
+
+  /** A member restarted: its whole committed prefix is checked again. */
+  onRestart(node: NodeId): void {
+    this.checkedCommit.set(node, 0);
+  }
+
+  afterEvent(views: readonly NodeView[]): void {
+    this.checks++;
+    for (const view of views) {
+      this.checkElectionSafety(view);
+      this.checkCommitted(view);
+      this.checkLeaderCompleteness(view);
+    }
+  }
+
+  private checkElectionSafety({ id, observation }: NodeView): void {
+    if (!observation.isLeader) return;
+    const other = this.leaderOfTerm.get(observation.term);
+    if (other === undefined) this.leaderOfTerm.set(observation.term, id);
+    else if (other !== id) {
+      throw new InvariantViolation(`election safety: ${other} and ${id} are both leaders of term ${observation.term}`);
+    }
+  }
+
+  private checkCommitted({ id, observation, storage }: NodeView): void {
+    const from = Math.max(this.checkedCommit.get(id) ?? 0, storage.firstIndex() - 1);
+    for (let index = from + 1; index <= observation.commitIndex; index++) {
+      const entry = entryAt(storage, index);
+      if (entry === undefined) {
+        throw new InvariantViolation(`committed entry lost: ${id} has commit ${observation.commitIndex} but no entry at ${index}`);
+      }
+      const digest = entryDigest(entry);
+      const known = this.committed.get(index);
+      if (known === undefined) {
+        this.committed.set(index, { term: entry.term, digest, commitTerm: observation.term });
+      } else if (known.term !== entry.term || known.digest !== digest) {
+        throw new InvariantViolation(
+          `committed entry changed: index ${index} was term ${known.term} digest ${known.digest}, ${id} now has term ${entry.term} digest ${digest}`,
+        );
+      }
+    }
+    this.checkedCommit.set(id, Math.max(from, observation.commitIndex));
+  }
+
+  private checkLeaderCompleteness({ id, observation, storage }: NodeView): void {
+    if (!observation.isLeader) return;
+    const key = `${id}/${observation.term}`;
+    if (this.completenessChecked.has(key)) return;
+    this.completenessChecked.add(key);
+    const first = storage.firstIndex();
+    for (const [index, known] of this.committed) {
+      if (index < first || known.commitTerm >= observation.term) continue;
+      const entry = entryAt(storage, index);
+      if (entry === undefined || entry.term !== known.term || entryDigest(entry) !== known.digest) {
+        throw new InvariantViolation(
+          `leader completeness: ${id}, leader of term ${observation.term}, lacks entry ${index} (term ${known.term}) committed by term ${known.commitTerm}`,
+        );
+      }
+    }
+  }
+
+  /** Log matching over every pair of logs; O(total log length), so run it every so often. */
+  checkLogMatching(views: readonly NodeView[]): void {
+    const seen = new Map<string, { digest: number; node: NodeId }>();
+    for (const { id, storage } of views) {
+      const last = storage.lastIndex();
+      for (let index = storage.firstIndex(); index <= last; index++) {
+        const entry = entryAt(storage, index);
+        if (entry === undefined) continue;
+        const key = `${index}/${entry.term}`;
+        const digest = entryDigest(entry);
+        const other = seen.get(key);
+        if (other === undefined) seen.set(key, { digest, node: id });
+        else if (other.digest !== digest) {
+          throw new InvariantViolation(`log matching: ${other.node} and ${id} hold different entries at index ${index} term ${entry.term}`);
+        }
+      }
+    }
+  }
+
+  committedCount(): number {
+    return this.committed.size;
+  }
+
+  leaderTerms(): number {
+    return this.leaderOfTerm.size;
+  }
+}
+
+function entryAt(storage: MemoryStorage, index: number): Entry | undefined {
+  if (index < storage.firstIndex() || index > storage.lastIndex()) return undefined;
+  return storage.entries(index, index + 1)[0];
+}

@@ -1,0 +1,164 @@
+import type { NodeId, SeededRand } from '../src/util/index.js';
+import type { HistoryRecorder, Value } from '../histories/index.js';
+import { NEMESIS } from '../histories/index.js';
+import type { SimCluster } from './cluster.js';
+import type { EpisodeProfile, FaultProfile, PartitionKind } from './faults.js';
+import { drawIntervalMs } from './faults.js';
+import type { SimLoop } from './loop.js';
+
+/**
+ * Drives the seed's fault profile during the safety phase: partitions, crashes, pauses and clock
+ * jumps start at random intervals and end after a random duration. Every action is recorded in
+ * the history as a nemesis op, so reports show faults on the same time axis as client ops.
+ * Each family draws from its own sub-stream, so turning one family off leaves the others' timing.
+ */
+export class SimNemesis {
+  private active = true;
+  readonly actions: string[] = [];
+
+  constructor(
+    private readonly loop: SimLoop,
+    private readonly cluster: SimCluster,
+    private readonly rand: SeededRand,
+    private readonly profile: FaultProfile,
+    private readonly recorder: HistoryRecorder,
+  ) {}
+
+  start(): void {
+    this.episodes('partition', this.profile.partition, (r) => this.partition(r));
+    this.episodes('crash', this.profile.crash, (r) => this.crash(r));
+    this.episodes('pause', this.profile.pause, (r) => this.pause(r));
+    const jumps: EpisodeProfile = { meanIntervalMs: this.profile.clock.jumpMeanIntervalMs, durationMsMin: 0, durationMsMax: 0 };
+    this.episodes('clock', jumps, (r) => this.jump(r));
+  }
+
+  /** Stops starting faults; the caller heals what is in force (the liveness phase). */
+  stop(): void {
+    this.active = false;
+  }
+
+  /** Heals everything: no partitions or steady loss, every process up (unless its disk is broken). */
+  healAll(): void {
+    this.cluster.network.clearRules();
+    for (const id of this.cluster.ids) {
+      this.cluster.resume(id);
+      this.cluster.restart(id);
+    }
+    this.record('heal', 'all');
+  }
+
+  /** Starts episodes of one family; `begin` applies a fault and returns how to end it. */
+  private episodes(family: string, episode: EpisodeProfile, begin: (rand: SeededRand) => (() => void) | undefined): void {
+    const rand = this.rand.fork(family);
+    const scheduleNext = (): void => {
+      const gapMs = drawIntervalMs(rand, episode.meanIntervalMs);
+      if (gapMs === undefined) return;
+      this.loop.after(gapMs, `nemesis-${family}`, undefined, () => {
+        if (!this.active) return;
+        const end = begin(rand);
+        const durationMs = rand.between(episode.durationMsMin, Math.max(episode.durationMsMin, episode.durationMsMax));
+        if (end) this.loop.after(durationMs, `nemesis-${family}-end`, undefined, () => this.active && end());
+        scheduleNext();
+      });
+    };
+    scheduleNext();
+  }
+
+  private partition(rand: SeededRand): (() => void) | undefined {
+    const kinds = this.profile.partition.kinds;
+    if (kinds.length === 0) return undefined;
+    const kind: PartitionKind = rand.pick(kinds);
+    const ids = shuffled(rand, this.cluster.ids);
+    const cut = rand.between(1, ids.length - 1);
+    const a = ids.slice(0, cut);
+    const b = ids.slice(cut);
+    const net = this.cluster.network;
+    let ruleId: number;
+    let what: string;
+    switch (kind) {
+      case 'halves':
+        ruleId = net.partition([a, b]);
+        what = `${a.join(',')} | ${b.join(',')}`;
+        break;
+      case 'isolate': {
+        const victim = rand.chance(0.5) ? (this.cluster.leader() ?? rand.pick(ids)) : rand.pick(ids);
+        ruleId = net.isolate(victim);
+        what = `isolate ${victim}`;
+        break;
+      }
+      case 'one-way':
+        ruleId = net.partitionOneWay(a, b);
+        what = `${a.join(',')} -/-> ${b.join(',')}`;
+        break;
+      case 'bridge': {
+        if (ids.length < 3) return undefined;
+        const bridgeNode = ids[0] as NodeId;
+        const rest = ids.slice(1);
+        const half = Math.max(1, Math.floor(rest.length / 2));
+        ruleId = net.bridge(rest.slice(0, half), rest.slice(half), bridgeNode);
+        what = `bridge via ${bridgeNode}`;
+        break;
+      }
+      case 'slow-link': {
+        const extraMs = rand.between(10, 500);
+        ruleId = net.slowLink(ids[0] as NodeId, ids[1] as NodeId, extraMs);
+        what = `slow ${ids[0]}<->${ids[1]} +${extraMs}ms`;
+        break;
+      }
+    }
+    this.record('partition', `${kind}: ${what}`);
+    return () => {
+      net.removeRule(ruleId);
+      this.record('heal', `${kind}: ${what}`);
+    };
+  }
+
+  private crash(rand: SeededRand): (() => void) | undefined {
+    const candidates = this.cluster.ids.filter((id) => this.cluster.state(id) === 'up');
+    if (candidates.length === 0) return undefined;
+    const victim = rand.chance(0.3) ? (this.cluster.leader() ?? rand.pick(candidates)) : rand.pick(candidates);
+    this.cluster.crash(victim);
+    this.record('kill', victim);
+    return () => {
+      this.cluster.restart(victim);
+      this.record('start', victim);
+    };
+  }
+
+  private pause(rand: SeededRand): (() => void) | undefined {
+    const candidates = this.cluster.ids.filter((id) => this.cluster.state(id) === 'up');
+    if (candidates.length === 0) return undefined;
+    const victim = rand.chance(0.3) ? (this.cluster.leader() ?? rand.pick(candidates)) : rand.pick(candidates);
+    this.cluster.pause(victim);
+    this.record('pause', victim);
+    return () => {
+      this.cluster.resume(victim);
+      this.record('resume', victim);
+    };
+  }
+
+  private jump(rand: SeededRand): undefined {
+    const victim = rand.pick(this.cluster.ids);
+    const max = this.profile.clock.jumpMsMax;
+    const deltaMs = rand.between(-max, max);
+    this.cluster.clock(victim).jump(deltaMs);
+    this.record('clock-jump', `${victim} ${deltaMs}ms`);
+    return undefined;
+  }
+
+  private record(f: string, value: Value): void {
+    const timeNs = this.loop.nowMs * 1e6;
+    this.recorder.invoke(NEMESIS, f, value, timeNs);
+    this.recorder.complete(NEMESIS, 'info', f, value, timeNs);
+    this.actions.push(`${this.loop.nowMs}ms ${f} ${String(value)}`);
+  }
+}
+
+function shuffled<T>(rand: SeededRand, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rand.int(i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

@@ -1,0 +1,219 @@
+import { AssertionError, createRand } from '../src/util/index.js';
+import type { NodeId } from '../src/util/index.js';
+import { pairOps } from '../histories/index.js';
+import type { Op } from '../histories/index.js';
+import { checkLinearizability } from '../checker/linear/check.js';
+import type { LinearizabilityReport } from '../checker/linear/check.js';
+import { casRegisterModel } from '../checker/linear/register.js';
+import { SimCluster } from './cluster.js';
+import { clockOptions, diskOptions, drawFaultProfile, formatFaultProfile, networkOptions, withoutFaults } from './faults.js';
+import type { FaultProfile } from './faults.js';
+import { InvariantViolation } from './invariants.js';
+import { SimLoop } from './loop.js';
+import { SimNemesis } from './nemesis-driver.js';
+import { RegisterWorkload } from './register-workload.js';
+import { encodeCommand } from './register-machine.js';
+
+export interface SimRunOptions {
+  readonly seed: number;
+  /** Overrides the node count the seed chose. */
+  readonly nodes?: 3 | 5;
+  /** Virtual length of the safety phase (faults on). */
+  readonly safetyMs?: number;
+  /** After healing, the cluster must elect a leader and commit within this much virtual time. */
+  readonly livenessBoundMs?: number;
+  readonly clients?: number;
+  /** Turns every fault off (a baseline run). */
+  readonly noFaults?: boolean;
+  readonly checkerTimeoutMs?: number;
+}
+
+export type SimStatus = 'pass' | 'crash' | 'liveness' | 'correctness';
+
+export const EXIT_CODES: Readonly<Record<SimStatus, number>> = { pass: 0, crash: 127, liveness: 128, correctness: 129 };
+
+export interface SimRunResult {
+  readonly seed: number;
+  readonly profile: FaultProfile;
+  readonly profileText: string;
+  readonly status: SimStatus;
+  readonly message: string;
+  readonly traceHash: string;
+  readonly events: number;
+  readonly virtualMs: number;
+  readonly history: readonly Op[];
+  readonly opsCompleted: number;
+  readonly committedEntries: number;
+  readonly leaderTerms: number;
+  readonly nemesisActions: readonly string[];
+  readonly clusterState: string;
+  readonly trace: readonly string[];
+  readonly linearizability?: LinearizabilityReport;
+  readonly loop: SimLoop;
+}
+
+const DEFAULTS = { safetyMs: 30_000, livenessBoundMs: 20_000, clients: 5, checkerTimeoutMs: 20_000 };
+
+/** The node settings every simulated member runs with: etcd's defaults scaled to 10 ms ticks. */
+const NODE_SETTINGS = {
+  tickMs: 10,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  snapshotCount: 200,
+  catchUpEntries: 50,
+  maxInflightMsgs: 64,
+  maxSizePerMsgBytes: 64 * 1024,
+  walSegmentBytes: 64 * 1024,
+};
+
+/**
+ * One seeded run: the seed's fault profile during a safety phase with a client workload, then a
+ * liveness phase with every fault healed, then the linearizability check of the history.
+ * Invariants are checked after every event. Everything derives from `seed`.
+ */
+export async function runSimulation(options: SimRunOptions): Promise<SimRunResult> {
+  const root = createRand(options.seed);
+  const drawn = drawFaultProfile(root);
+  const profile = resize(drawn, options.nodes);
+  const settings = { ...DEFAULTS, ...definedOnly(options) };
+  const loop = new SimLoop({ traceLogCapacity: 200 });
+  loop.observeRand(root);
+  // Latent corruption hits one machine only: a member that finds its WAL corrupt stays down
+  // (as etcd refuses to start), and the cluster must keep a quorum to be live.
+  const corruptible = profile.nodeIds[0];
+  const cluster = new SimCluster(loop, root.fork('cluster'), {
+    nodeIds: profile.nodeIds,
+    node: NODE_SETTINGS,
+    network: networkOptions(options.noFaults ? withoutFaults(profile) : profile),
+    disk: (id: NodeId) => {
+      const disk = diskOptions(options.noFaults ? withoutFaults(profile) : profile);
+      return id === corruptible ? disk : { ...disk, corruptionProb: 0 };
+    },
+    clock: (id: NodeId) => clockOptions(profile, id),
+  });
+  const workload = new RegisterWorkload(loop, cluster, root.fork('workload'), {
+    clients: settings.clients,
+    keys: 3,
+    linkLatencyMsMin: 0,
+    linkLatencyMsMax: 5,
+    requestTimeoutMs: 1_000,
+    thinkMsMax: 50,
+    readRatio: 0.4,
+  });
+  const nemesis = new SimNemesis(loop, cluster, root.fork('nemesis'), profile, workload.recorder);
+  let status: SimStatus = 'pass';
+  let message = 'ok';
+  try {
+    cluster.start();
+    workload.start();
+    if (!options.noFaults) nemesis.start();
+    await loop.runUntil(() => (cluster.check(), false), settings.safetyMs);
+    nemesis.stop();
+    nemesis.healAll();
+    const live = await livenessPhase(loop, cluster, settings.livenessBoundMs);
+    workload.stop();
+    // Let requests in flight answer or time out, so the history closes.
+    await loop.runUntil(() => (cluster.check(), false), loop.nowMs + 1_500);
+    cluster.checkAll();
+    if (!live.ok) {
+      status = 'liveness';
+      message = live.message;
+    }
+  } catch (error) {
+    ({ status, message } = classify(error));
+  }
+  let linearizability: LinearizabilityReport | undefined;
+  if (status === 'pass' || status === 'liveness') {
+    linearizability = checkLinearizability(casRegisterModel(), pairOps(workload.recorder.history()), {
+      timeoutMs: settings.checkerTimeoutMs,
+    });
+    if (linearizability.verdict === 'invalid') {
+      status = 'correctness';
+      const bad = linearizability.partitions.filter((p) => p.verdict === 'fail').map((p) => p.key);
+      message = `history is not linearizable (keys ${bad.join(', ')})`;
+    }
+  }
+  return {
+    seed: options.seed,
+    profile,
+    profileText: formatFaultProfile(profile),
+    status,
+    message,
+    traceHash: loop.traceHash(),
+    events: loop.eventCount,
+    virtualMs: loop.nowMs,
+    history: workload.recorder.history(),
+    opsCompleted: workload.completed,
+    committedEntries: cluster.invariants.committedCount(),
+    leaderTerms: cluster.invariants.leaderTerms(),
+    nemesisActions: nemesis.actions,
+    clusterState: cluster.describe(),
+    trace: loop.traceLog().map((l) => `#${l.eventIndex} ${l.text}`),
+    ...(linearizability ? { linearizability } : {}),
+    loop,
+  };
+}
+
+/**
+ * Every fault healed: a leader must emerge, a fresh write must commit through it, and every
+ * running member must apply it, within the bound.
+ */
+async function livenessPhase(loop: SimLoop, cluster: SimCluster, boundMs: number): Promise<{ ok: boolean; message: string }> {
+  const deadline = loop.nowMs + boundMs;
+  let committedIndex = 0;
+  let inFlight = false;
+  let probes = 0;
+  const probe = (): void => {
+    if (committedIndex > 0 || inFlight) return;
+    const leader = cluster.leader();
+    const node = leader === undefined ? undefined : cluster.node(leader);
+    if (node === undefined || leader === undefined) return;
+    inFlight = true;
+    probes++;
+    node.propose(encodeCommand({ op: 'write', key: 'liveness', value: probes })).then(
+      () => {
+        committedIndex = node.observe().commitIndex;
+        inFlight = false;
+      },
+      () => {
+        inFlight = false;
+      },
+    );
+  };
+  const converged = (): boolean => {
+    cluster.check();
+    probe();
+    if (committedIndex === 0) return false;
+    return cluster.ids.every((id) => cluster.isBroken(id) || (cluster.node(id)?.observe().appliedIndex ?? 0) >= committedIndex);
+  };
+  const ok = await loop.runUntil(converged, deadline);
+  if (ok) return { ok, message: 'ok' };
+  const leader = cluster.leader();
+  return {
+    ok,
+    message: `no convergence within ${boundMs}ms after healing: ${leader ? `leader ${leader}` : 'no leader'}, probe ${committedIndex > 0 ? `committed at ${committedIndex}` : 'not committed'}\n${cluster.describe()}`,
+  };
+}
+
+function classify(error: unknown): { status: SimStatus; message: string } {
+  if (error instanceof InvariantViolation) return { status: 'correctness', message: error.message };
+  if (error instanceof AssertionError) return { status: 'crash', message: `assertion failed: ${error.message}\n${error.stack ?? ''}` };
+  return { status: 'crash', message: `unexpected error: ${error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error)}` };
+}
+
+function resize(profile: FaultProfile, nodes: 3 | 5 | undefined): FaultProfile {
+  if (nodes === undefined || nodes === profile.nodeCount) return profile;
+  const nodeIds = profile.nodeIds.slice(0, nodes);
+  while (nodeIds.length < nodes) nodeIds.push(`n${nodeIds.length + 1}` as NodeId);
+  const clockNodes = nodeIds.map((id) => profile.clock.nodes.find((n) => n.nodeId === id) ?? { nodeId: id, skewMs: 0, driftRate: 1 });
+  return { ...profile, nodeCount: nodes, nodeIds, clock: { ...profile.clock, nodes: clockNodes } };
+}
+
+function definedOnly(options: SimRunOptions): Partial<typeof DEFAULTS> {
+  const out: Partial<typeof DEFAULTS> = {};
+  if (options.safetyMs !== undefined) out.safetyMs = options.safetyMs;
+  if (options.livenessBoundMs !== undefined) out.livenessBoundMs = options.livenessBoundMs;
+  if (options.clients !== undefined) out.clients = options.clients;
+  if (options.checkerTimeoutMs !== undefined) out.checkerTimeoutMs = options.checkerTimeoutMs;
+  return out;
+}

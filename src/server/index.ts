@@ -1,0 +1,7 @@
+export { ServerNode } from './node.js';
+export type { NodeConfig, NodeObservation } from './node.js';
+export type { StateMachine } from './state-machine.js';
+export { NodeRequestError } from './errors.js';
+export type { NodeFailureReason } from './errors.js';
+export { encodeEnvelope, decodeEnvelope, ENVELOPE_HEADER_BYTES } from './envelope.js';
+export type { RequestId } from './envelope.js';

@@ -1,0 +1,418 @@
+import type { Env, Transport, TimerHandle } from '../env/index.js';
+import type { Entry, Message, RaftStatus, ReadState, Ready, Snapshot, ConfChange, ConfState } from '../raft/index.js';
+import { MemoryStorage, ProposalDropped, RaftNode, decodeConfChange } from '../raft/index.js';
+import { Wal, SnapStore } from '../wal/index.js';
+import { assert } from '../util/assert.js';
+import { utf8 } from '../util/bytes.js';
+import type { NodeId } from '../util/ids.js';
+import { NO_NODE } from '../util/ids.js';
+import type { StateMachine } from './state-machine.js';
+import { decodeEnvelope, encodeEnvelope, requestKey } from './envelope.js';
+import { NodeRequestError } from './errors.js';
+
+export interface NodeConfig {
+  readonly id: NodeId;
+  /** Voters of a brand-new cluster; ignored when the data dir already holds state. */
+  readonly initialVoters: readonly NodeId[];
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Applied entries between snapshots (etcd's --snapshot-count). */
+  readonly snapshotCount: number;
+  /** Entries kept in the log behind a snapshot so slow followers catch up without one. */
+  readonly catchUpEntries: number;
+  readonly maxInflightMsgs: number;
+  readonly maxSizePerMsgBytes: number;
+  readonly walSegmentBytes?: number;
+}
+
+const SNAPSHOTS_KEPT = 2;
+
+interface Waiter<R> {
+  resolve(result: R): void;
+  reject(error: Error): void;
+}
+
+/** What the member learned about itself and the cluster; read by invariants and the API. */
+export interface NodeObservation {
+  readonly id: NodeId;
+  readonly term: number;
+  readonly leader: NodeId;
+  readonly isLeader: boolean;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly confState: ConfState;
+}
+
+/**
+ * The node loop: the only place that composes env + raft + wal + the state machine.
+ * Each input (tick, message, proposal) is handed to Raft, then the pending Ready is processed
+ * in one batch at the end of the current macrotask: persist (one fsync) -> send -> apply ->
+ * advance. Batching many proposals per Ready is what keeps throughput above one fsync a request.
+ */
+export class ServerNode<R> {
+  private readonly raft: RaftNode;
+  private readonly storage: MemoryStorage;
+  private readonly wal: Wal;
+  private readonly snaps: SnapStore;
+  private readonly waiters = new Map<string, Waiter<R>>();
+  private readonly readWaiters: Array<{ ctx: string; waiter: Waiter<void> }> = [];
+  private readonly pendingReads: Array<{ index: number; waiter: Waiter<void> }> = [];
+  private readonly snapshotsSent: NodeId[] = [];
+  /** Indexes of the snapshots kept on disk, oldest first; the WAL is kept from the oldest. */
+  private readonly snapshotIndexes: number[] = [];
+  private readonly epoch: number;
+  private seq = 0;
+  private readSeq = 0;
+  private tickTimer: TimerHandle | undefined;
+  private drainScheduled = false;
+  private stopped = false;
+  private leader: NodeId = NO_NODE;
+  private lastSnapshotIndex: number;
+  private confState: ConfState;
+
+  constructor(
+    private readonly env: Env,
+    private readonly transport: Transport<Message>,
+    private readonly config: NodeConfig,
+    private readonly machine: StateMachine<R>,
+    /** Called once when the node must stop: a disk error or a broken invariant (etcd panics). */
+    private readonly onFatal: (error: unknown) => void = (error) => {
+      throw error;
+    },
+  ) {
+    assert(config.tickMs > 0 && config.electionTicks > config.heartbeatTicks, 'tick configuration is inconsistent');
+    this.epoch = env.rand.fork('request-epoch').nextUint32();
+    this.snaps = new SnapStore(env.disk, 'member/snap');
+    const opened = this.openStorage();
+    this.storage = opened.storage;
+    this.wal = opened.wal;
+    this.lastSnapshotIndex = opened.snapshotIndex;
+    this.confState = opened.confState;
+    this.raft = new RaftNode({
+      id: config.id,
+      storage: this.storage,
+      electionTicks: config.electionTicks,
+      heartbeatTicks: config.heartbeatTicks,
+      rand: env.rand.fork('raft'),
+      logger: env.logger,
+      preVote: true,
+      checkQuorum: true,
+      maxInflightMsgs: config.maxInflightMsgs,
+      maxSizePerMsgBytes: config.maxSizePerMsgBytes,
+      applied: machine.appliedIndex(),
+    });
+    transport.onReceive((_from, message) => this.receive(message));
+    this.scheduleTick();
+  }
+
+  /** Opens (or creates) WAL and snapshot, restores the state machine, fills Raft's storage. */
+  private openStorage(): { storage: MemoryStorage; wal: Wal; snapshotIndex: number; confState: ConfState } {
+    const { disk } = this.env;
+    const storage = new MemoryStorage();
+    if (!Wal.exists(disk, 'member/wal')) {
+      const wal = Wal.create(disk, 'member/wal', { nodeId: this.config.id, clusterId: 'tsetcd' }, this.walOptions());
+      const confState: ConfState = { voters: [...this.config.initialVoters], learners: [] };
+      storage.bootstrap(confState);
+      return { storage, wal, snapshotIndex: 0, confState };
+    }
+    // A snapshot file saved just before a crash may have no marker in the WAL yet: use only
+    // snapshots the WAL knows, so the WAL holds every entry after the one we restore.
+    const markers = Wal.snapshotMarkers(disk, 'member/wal');
+    const known = new Set(markers.map((m) => `${m.index}/${m.term}`));
+    const loaded = this.snaps.loadNewest((m) => known.has(`${m.index}/${m.term}`));
+    for (const skip of loaded.skipped) this.env.logger.warn('snapshot file skipped', { ...skip });
+    const snapshot = loaded.snapshot;
+    const from = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : { index: 0, term: 0 };
+    const opened = Wal.open(disk, 'member/wal', from, this.walOptions());
+    if (opened.repaired) this.env.logger.warn('wal tail repaired', { ...opened.repaired });
+    let confState: ConfState = { voters: [...this.config.initialVoters], learners: [] };
+    if (snapshot) {
+      storage.applySnapshot(snapshot);
+      confState = snapshot.meta.confState;
+      if (this.machine.appliedIndex() < snapshot.meta.index) {
+        this.machine.restore(snapshot.meta.index, snapshot.meta.term, snapshot.data);
+      }
+    } else {
+      storage.bootstrap(confState);
+    }
+    storage.append(opened.entries);
+    storage.setHardState(opened.hardState);
+    return { storage, wal: opened.wal, snapshotIndex: snapshot?.meta.index ?? 0, confState };
+  }
+
+  private walOptions(): { segmentSizeBytes?: number } {
+    return this.config.walSegmentBytes === undefined ? {} : { segmentSizeBytes: this.config.walSegmentBytes };
+  }
+
+  // ---- inputs -------------------------------------------------------------------------------
+
+  /** Proposes a request; resolves with the state machine's result once applied on this member. */
+  propose(payload: Uint8Array): Promise<R> {
+    if (this.stopped) return Promise.reject(new NodeRequestError('stopped'));
+    const id = { epoch: this.epoch, seq: ++this.seq };
+    const key = requestKey(id);
+    const promise = new Promise<R>((resolve, reject) => this.waiters.set(key, { resolve, reject }));
+    const refused = this.refusal(() => this.raft.propose(encodeEnvelope(id, payload)));
+    if (refused) {
+      this.waiters.delete(key);
+      return Promise.reject(refused);
+    }
+    this.scheduleDrain();
+    return promise;
+  }
+
+  /** Proposes a membership change; throws NodeRequestError when Raft refuses it outright. */
+  proposeConfChange(change: ConfChange): void {
+    const refused = this.refusal(() => this.raft.proposeConfChange(change));
+    if (refused) throw refused;
+    this.scheduleDrain();
+  }
+
+  /** Runs a Raft call that may refuse with ProposalDropped; anything else is fatal. */
+  private refusal(call: () => void): NodeRequestError | undefined {
+    try {
+      call();
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ProposalDropped)) {
+        this.stop();
+        this.onFatal(error);
+        return new NodeRequestError('stopped');
+      }
+      return new NodeRequestError(this.raft.status().leader === NO_NODE ? 'noLeader' : 'dropped');
+    }
+  }
+
+  /** Resolves once this member has applied everything committed before the call (ReadIndex). */
+  linearizableBarrier(): Promise<void> {
+    if (this.stopped) return Promise.reject(new NodeRequestError('stopped'));
+    const ctx = `${this.epoch}:r${++this.readSeq}`;
+    const refused = this.refusal(() => this.raft.readIndex(utf8(ctx)));
+    if (refused) return Promise.reject(refused);
+    const promise = new Promise<void>((resolve, reject) => this.readWaiters.push({ ctx, waiter: { resolve, reject } }));
+    this.scheduleDrain();
+    return promise;
+  }
+
+  transferLeadership(target: NodeId): void {
+    this.guard(() => this.raft.transferLeader(target));
+    this.scheduleDrain();
+  }
+
+  campaign(): void {
+    this.guard(() => this.raft.campaign());
+    this.scheduleDrain();
+  }
+
+  private receive(message: Message): void {
+    if (this.stopped) return;
+    this.guard(() => this.raft.step(message));
+    this.scheduleDrain();
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = this.env.clock.setTimer(this.config.tickMs, () => {
+      if (this.stopped) return;
+      this.guard(() => this.raft.tick());
+      this.drain();
+      if (!this.stopped) this.scheduleTick();
+    });
+  }
+
+  /** Runs a Raft input; a thrown assertion stops the node instead of escaping into the caller. */
+  private guard(input: () => void): void {
+    try {
+      input();
+    } catch (error) {
+      this.stop();
+      this.onFatal(error);
+    }
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled || this.stopped) return;
+    this.drainScheduled = true;
+    // End of the current macrotask: every proposal made in it shares one Ready and one fsync.
+    void Promise.resolve().then(() => {
+      this.drainScheduled = false;
+      if (!this.stopped) this.drain();
+    });
+  }
+
+  // ---- the Ready loop -----------------------------------------------------------------------
+
+  private drain(): void {
+    try {
+      let rounds = 0;
+      while (!this.stopped && this.raft.hasReady()) {
+        assert(++rounds < 10_000, 'ready loop does not converge');
+        this.handleReady(this.raft.ready());
+        this.raft.advance();
+        for (const to of this.snapshotsSent.splice(0)) this.raft.reportSnapshot(to, true);
+      }
+    } catch (error) {
+      // Nothing after a failed persist or apply can be trusted: stop, as etcd panics. The
+      // process supervisor (or the simulator) decides whether to restart from disk.
+      this.stop();
+      this.onFatal(error);
+    }
+  }
+
+  private handleReady(rd: Ready): void {
+    if (rd.softState) this.onLeaderChange(rd.softState.leader);
+    this.persist(rd);
+    for (const m of rd.messages) this.transport.send(m.to, m);
+    // The transport cannot tell whether a snapshot arrived. Like etcd once its snapshot stream
+    // ends, report it sent: the leader probes the follower, and resends if it is still behind.
+    for (const m of rd.messages) if (m.type === 'snap') this.snapshotsSent.push(m.to);
+    if (rd.snapshot) this.applySnapshot(rd.snapshot);
+    for (const entry of rd.committedEntries) this.applyEntry(entry);
+    if (rd.committedEntries.length > 0) this.machine.flush();
+    for (const rs of rd.readStates) this.onReadState(rs);
+    this.releaseReads();
+    this.maybeSnapshot();
+  }
+
+  /** Persist before send: a vote or an acknowledged append must survive a crash. */
+  private persist(rd: Ready): void {
+    if (rd.snapshot) {
+      this.snaps.save(rd.snapshot);
+      // Raft discarded its whole log for this snapshot: so must the WAL.
+      this.wal.saveSnapshotMarker(rd.snapshot.meta, { replacesLog: true });
+      this.storage.applySnapshot(rd.snapshot);
+    }
+    if (rd.entries.length > 0 || rd.hardState) this.wal.save(rd.hardState, rd.entries, rd.mustSync);
+    if (rd.entries.length > 0) this.storage.append(rd.entries);
+    if (rd.hardState) this.storage.setHardState(rd.hardState);
+  }
+
+  private applySnapshot(snapshot: Snapshot): void {
+    const applied = this.machine.appliedIndex();
+    assert(snapshot.meta.index > applied, () => `snapshot at ${snapshot.meta.index} is not newer than applied ${applied}`);
+    this.machine.restore(snapshot.meta.index, snapshot.meta.term, snapshot.data);
+    this.machine.flush();
+    this.confState = snapshot.meta.confState;
+    this.lastSnapshotIndex = snapshot.meta.index;
+  }
+
+  private applyEntry(entry: Entry): void {
+    const applied = this.machine.appliedIndex();
+    if (entry.index <= applied) return; // already in the state machine (replay after restart)
+    assert(entry.index === applied + 1, () => `apply gap: entry ${entry.index} after applied ${applied}`);
+    if (entry.type === 'confChange') {
+      this.confState = this.raft.applyConfChange(decodeConfChange(entry.data));
+      this.machine.applyEmpty(entry.index, entry.term);
+      return;
+    }
+    if (entry.data.length === 0) {
+      this.machine.applyEmpty(entry.index, entry.term);
+      return;
+    }
+    const { id, payload } = decodeEnvelope(entry.data);
+    const result = this.machine.apply(entry.index, entry.term, payload);
+    if (id.epoch !== this.epoch) return;
+    const key = requestKey(id);
+    const waiter = this.waiters.get(key);
+    if (waiter) {
+      this.waiters.delete(key);
+      waiter.resolve(result);
+    }
+  }
+
+  private onReadState(rs: ReadState): void {
+    const ctx = new TextDecoder().decode(rs.requestCtx);
+    const at = this.readWaiters.findIndex((w) => w.ctx === ctx);
+    if (at < 0) return;
+    // A ReadState answers its own request and every earlier one still waiting.
+    const answered = this.readWaiters.splice(0, at + 1);
+    for (const { waiter } of answered) this.pendingReads.push({ index: rs.index, waiter });
+  }
+
+  private releaseReads(): void {
+    const applied = this.machine.appliedIndex();
+    for (let i = 0; i < this.pendingReads.length; ) {
+      const read = this.pendingReads[i];
+      if (read && read.index <= applied) {
+        this.pendingReads.splice(i, 1);
+        read.waiter.resolve();
+      } else {
+        i++;
+      }
+    }
+  }
+
+  private onLeaderChange(leader: NodeId): void {
+    if (leader === this.leader) return;
+    const hadLeader = this.leader !== NO_NODE;
+    this.leader = leader;
+    if (!hadLeader) return;
+    // Proposals and reads in flight may be lost with the old leader's term: fail them so
+    // callers retry, as etcd answers "leader changed". They may still commit: callers treat
+    // the outcome as unknown.
+    for (const [key, waiter] of this.waiters) {
+      this.waiters.delete(key);
+      waiter.reject(new NodeRequestError('leaderChanged'));
+    }
+    for (const { waiter } of this.readWaiters.splice(0)) waiter.reject(new NodeRequestError('leaderChanged'));
+  }
+
+  private maybeSnapshot(): void {
+    const applied = this.machine.appliedIndex();
+    if (applied - this.lastSnapshotIndex < this.config.snapshotCount) return;
+    const snapshot = this.storage.createSnapshot(applied, this.confState, this.machine.snapshot());
+    this.snaps.save(snapshot);
+    this.wal.saveSnapshotMarker(snapshot.meta);
+    this.lastSnapshotIndex = applied;
+    this.snapshotIndexes.push(applied);
+    const compactTo = applied - this.config.catchUpEntries;
+    if (compactTo > this.storage.firstIndex()) this.storage.compact(compactTo);
+    // Two snapshots stay on disk; if the newer one is found corrupt at start-up the node falls
+    // back to the older, so the WAL must still hold every entry after the older one.
+    while (this.snapshotIndexes.length > SNAPSHOTS_KEPT) this.snapshotIndexes.shift();
+    this.snaps.purge(SNAPSHOTS_KEPT);
+    const oldestKept = this.snapshotIndexes[0] ?? 0;
+    if (this.snapshotIndexes.length === SNAPSHOTS_KEPT) this.wal.releaseTo(Math.min(oldestKept, compactTo));
+  }
+
+  // ---- observation and shutdown ---------------------------------------------------------------
+
+  observe(): NodeObservation {
+    const status = this.raft.status();
+    return {
+      id: this.config.id,
+      term: status.term,
+      leader: status.leader,
+      isLeader: status.role === 'leader',
+      commitIndex: status.commit,
+      appliedIndex: this.machine.appliedIndex(),
+      confState: this.confState,
+    };
+  }
+
+  /** Raft's full status (progress of each follower on the leader), for reports and the API. */
+  raftStatus(): RaftStatus {
+    return this.raft.status();
+  }
+
+  /** Raft's in-memory log view, for the simulator's invariants. */
+  raftStorage(): MemoryStorage {
+    return this.storage;
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.tickTimer) this.env.clock.clearTimer(this.tickTimer);
+    for (const waiter of this.waiters.values()) waiter.reject(new NodeRequestError('stopped'));
+    this.waiters.clear();
+    for (const { waiter } of [...this.readWaiters.splice(0), ...this.pendingReads.splice(0)]) {
+      waiter.reject(new NodeRequestError('stopped'));
+    }
+    try {
+      this.wal.close();
+    } catch {
+      // The disk may be what failed; the WAL on disk is recovered on the next start.
+    }
+  }
+}
