@@ -14,3 +14,5 @@ export type { TxnReport, TxnOptions } from './elle/list-append.js';
 export { checkRwRegister } from './elle/rw-register.js';
 export type { Anomaly, Edge, EdgeKind } from './elle/graph.js';
 export { describeTxn } from './elle/graph.js';
+export { checkWatches } from './watch.js';
+export type { WatchReport, WatchAnomaly } from './watch.js';

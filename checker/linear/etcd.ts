@@ -1,4 +1,5 @@
 import { toNum, type Operation, type Value } from '../../histories/index.js';
+import { bytesText, inKeyRange } from '../values.js';
 import { Interner, REJECT, type Model } from './model.js';
 
 /** One key's stored data; revisions as numbers. */
@@ -42,13 +43,7 @@ function obj(v: Value | undefined, what: string): { [k: string]: Value } {
   return v;
 }
 
-/** Bytes recorded as {b64} stay opaque but comparable: decode to a binary string. */
-function bytes(v: Value | undefined): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'object' && v !== null && !Array.isArray(v) && typeof v['b64'] === 'string') return Buffer.from(v['b64'], 'base64').toString('latin1');
-  if (v === undefined || v === null) return '';
-  throw new Error(`etcd model: bad key or value ${JSON.stringify(v)}`);
-}
+const bytes = bytesText;
 
 function reqOp(v: Value | undefined, op: string): ReqOp {
   const o = obj(v, `${op} request`);
@@ -88,11 +83,7 @@ function prepareEtcd(op: Operation): EtcdOp {
   return { compares, success, failure, response, memo };
 }
 
-function inRange(k: string, key: string, end: string | undefined): boolean {
-  if (end === undefined) return k === key;
-  if (end === '\u0000') return k >= key;
-  return k >= key && k < end;
-}
+const inRange = inKeyRange;
 
 function compareOk(state: EtcdState, c: Cmp): boolean {
   const kv = state.kvs.get(c.key);
