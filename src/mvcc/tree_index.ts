@@ -17,6 +17,8 @@ export interface IndexEntry extends IndexHit {
 export class TreeIndex {
   private readonly byKey = new Map<string, KeyIndex>();
   private sorted: string[] = [];
+  /** sorted[i]'s KeyIndex, so range walks need no map lookups. */
+  private entries: KeyIndex[] = [];
   /** While bulk loading (rebuild on open), new keys skip the sorted array until endBulkLoad(). */
   private bulk = false;
 
@@ -41,7 +43,11 @@ export class TreeIndex {
     if (ki === undefined) {
       ki = new KeyIndex(key.slice());
       this.byKey.set(k, ki);
-      if (!this.bulk) this.sorted.splice(this.lowerBound(k), 0, k);
+      if (!this.bulk) {
+        const at = this.lowerBound(k);
+        this.sorted.splice(at, 0, k);
+        this.entries.splice(at, 0, ki);
+      }
     }
     return ki;
   }
@@ -66,10 +72,11 @@ export class TreeIndex {
     }
     const lo = keyString(key);
     const hi = end.length === 0 ? undefined : keyString(end);
-    for (let i = this.lowerBound(lo); i < this.sorted.length; i++) {
-      const k = this.sorted[i] as string;
-      if (hi !== undefined && k >= hi) break;
-      if (fn(this.byKey.get(k) as KeyIndex) === false) break;
+    const sorted = this.sorted;
+    const entries = this.entries;
+    for (let i = this.lowerBound(lo); i < sorted.length; i++) {
+      if (hi !== undefined && (sorted[i] as string) >= hi) break;
+      if (fn(entries[i] as KeyIndex) === false) break;
     }
   }
 
@@ -111,7 +118,7 @@ export class TreeIndex {
     }
     if (emptied.length > 0) {
       for (const k of emptied) this.byKey.delete(k);
-      this.sorted = this.sorted.filter((k) => this.byKey.has(k));
+      this.rebuildOrder(this.sorted.filter((k) => this.byKey.has(k)));
     }
     assert(this.sorted.length === this.byKey.size, 'tree index order and map disagree');
     return available;
@@ -131,12 +138,18 @@ export class TreeIndex {
   /** Sort once after loading: inserting keys one by one in revision order would be quadratic. */
   endBulkLoad(): void {
     this.bulk = false;
-    this.sorted = [...this.byKey.keys()].sort();
+    this.rebuildOrder([...this.byKey.keys()].sort());
     assert(this.sorted.length === this.byKey.size, 'tree index order and map disagree');
+  }
+
+  private rebuildOrder(sortedKeys: string[]): void {
+    this.sorted = sortedKeys;
+    this.entries = sortedKeys.map((k) => this.byKey.get(k) as KeyIndex);
   }
 
   clear(): void {
     this.byKey.clear();
     this.sorted = [];
+    this.entries = [];
   }
 }
