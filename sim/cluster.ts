@@ -172,11 +172,11 @@ export class SimCluster {
     this.network.resume(id);
   }
 
-  /** Cross-node invariants; cheap ones every event, log matching every 64 events. */
+  /** Cross-node invariants; cheap ones every event, log matching (O(log length)) every 512. */
   check(): void {
     const views = this.views();
     this.invariants.afterEvent(views);
-    if (++this.checksSinceLogMatching >= 64) {
+    if (++this.checksSinceLogMatching >= 512) {
       this.checksSinceLogMatching = 0;
       this.invariants.checkLogMatching(views);
     }

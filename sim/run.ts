@@ -76,7 +76,9 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
   const drawn = drawFaultProfile(root);
   const profile = resize(drawn, options.nodes);
   const settings = { ...DEFAULTS, ...definedOnly(options) };
-  const loop = new SimLoop({ traceLogCapacity: 200 });
+  // Node code's Promise chains are a few hops deep (proposal -> waiter -> client); 16 turns
+  // settle them within the event, and deeper ones still advance in a fixed order.
+  const loop = new SimLoop({ traceLogCapacity: 200, microtaskTurns: 16 });
   loop.observeRand(root);
   // Latent corruption hits one machine only: a member that finds its WAL corrupt stays down
   // (as etcd refuses to start), and the cluster must keep a quorum to be live.

@@ -1,5 +1,5 @@
 import type { Env, Transport, TimerHandle } from '../env/index.js';
-import type { Entry, Message, RaftStatus, ReadState, Ready, Snapshot, ConfChange, ConfState } from '../raft/index.js';
+import type { Entry, Message, RaftRole, RaftStatus, ReadState, Ready, Snapshot, ConfChange, ConfState } from '../raft/index.js';
 import { MemoryStorage, ProposalDropped, RaftNode, decodeConfChange } from '../raft/index.js';
 import { Wal, SnapStore } from '../wal/index.js';
 import { assert } from '../util/assert.js';
@@ -68,6 +68,10 @@ export class ServerNode<R> {
   private drainScheduled = false;
   private stopped = false;
   private leader: NodeId = NO_NODE;
+  /** Raft's term, commit and role as of the last Ready: cheap to read after every event. */
+  private term = 0;
+  private commit = 0;
+  private role: RaftRole = 'follower';
   private lastSnapshotIndex: number;
   private confState: ConfState;
 
@@ -102,6 +106,9 @@ export class ServerNode<R> {
       maxSizePerMsgBytes: config.maxSizePerMsgBytes,
       applied: machine.appliedIndex(),
     });
+    const initial = this.storage.initialState().hardState;
+    this.term = initial.term;
+    this.commit = initial.commit;
     transport.onReceive((_from, message) => this.receive(message));
     this.scheduleTick();
   }
@@ -260,7 +267,14 @@ export class ServerNode<R> {
   }
 
   private handleReady(rd: Ready): void {
-    if (rd.softState) this.onLeaderChange(rd.softState.leader);
+    if (rd.softState) {
+      this.role = rd.softState.role;
+      this.onLeaderChange(rd.softState.leader);
+    }
+    if (rd.hardState) {
+      this.term = rd.hardState.term;
+      this.commit = rd.hardState.commit;
+    }
     this.persist(rd);
     for (const m of rd.messages) this.transport.send(m.to, m);
     // The transport cannot tell whether a snapshot arrived. Like etcd once its snapshot stream
@@ -378,13 +392,12 @@ export class ServerNode<R> {
   // ---- observation and shutdown ---------------------------------------------------------------
 
   observe(): NodeObservation {
-    const status = this.raft.status();
     return {
       id: this.config.id,
-      term: status.term,
-      leader: status.leader,
-      isLeader: status.role === 'leader',
-      commitIndex: status.commit,
+      term: this.term,
+      leader: this.leader,
+      isLeader: this.role === 'leader',
+      commitIndex: this.commit,
       appliedIndex: this.machine.appliedIndex(),
       confState: this.confState,
     };
