@@ -423,6 +423,12 @@ export class RaftNode {
   }
 
   private afterConfChange(): void {
+    if ((this.role === 'candidate' || this.role === 'preCandidate') && !this.trk.voters.has(this.id)) {
+      // Removed (or never promoted) mid-election: the votes it may still get must not make it
+      // leader of a configuration it is not part of.
+      this.becomeFollower(this.term, NO_NODE);
+      return;
+    }
     if (this.role !== 'leader') return;
     if (!this.trk.voters.has(this.id)) {
       this.stepDownRemovedLeader();
@@ -740,6 +746,7 @@ export class RaftNode {
     this.trk.recordVote(m.from, !m.reject);
     const { result } = this.trk.tallyVotes();
     if (result === 'won') {
+      assert(this.trk.voters.has(this.id), 'won an election outside the configuration');
       if (this.role === 'preCandidate') this.campaignAs('election');
       else this.becomeLeader();
     } else if (result === 'lost') {

@@ -1,10 +1,13 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { utf8 } from '../../src/util/index.js';
+import { fromUtf8, nodeId, utf8 } from '../../src/util/index.js';
 import type { NodeId } from '../../src/util/index.js';
 import { ProposalDropped } from '../../src/raft/index.js';
-import type { Entry, Message } from '../../src/raft/index.js';
+import type { Entry, Message, ReadState } from '../../src/raft/index.js';
 import { Network } from './harness.js';
+
+/** FC_RUNS=2000 FC_SEED=n explores further; the default keeps the suite at a few seconds. */
+const RUNS = Number(process.env['FC_RUNS'] ?? 80);
 
 type Action =
   | { kind: 'tick'; node: number }
@@ -13,7 +16,13 @@ type Action =
   | { kind: 'dup'; pick: number }
   | { kind: 'propose'; node: number }
   | { kind: 'restart'; node: number }
-  | { kind: 'flush' };
+  | { kind: 'flush' }
+  | { kind: 'confChange'; node: number; change: number; target: number }
+  | { kind: 'compact'; node: number }
+  | { kind: 'read'; node: number }
+  | { kind: 'transfer'; node: number; target: number };
+
+const CHANGE_TYPES = ['addLearner', 'addNode', 'promoteLearner', 'removeNode'] as const;
 
 const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('tick' as const), node: fc.nat(4) }) },
@@ -25,9 +34,23 @@ const actionArb: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ kind: 'flush' as const }) },
 );
 
+/** Adds membership changes, log compaction, ReadIndex and leader transfer to the mix. */
+const fullActionArb: fc.Arbitrary<Action> = fc.oneof(
+  { weight: 25, arbitrary: actionArb },
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('tick' as const), node: fc.nat(2) }) },
+  { weight: 4, arbitrary: fc.constant({ kind: 'flush' as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('confChange' as const), node: fc.nat(4), change: fc.nat(3), target: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('compact' as const), node: fc.nat(4) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), node: fc.nat(4) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('transfer' as const), node: fc.nat(4), target: fc.nat(4) }) },
+);
+
 /** Checks the safety properties over one run; throws with a description on a violation. */
 class SafetyChecker {
   private readonly leaderOfTerm = new Map<number, NodeId>();
+  /** Read request ctx -> the highest commit index anywhere when it was issued. */
+  readonly readIssuedAt = new Map<string, number>();
+  reads = 0;
   /** index -> "term/data" of every entry any node applied. */
   private readonly committed = new Map<number, string>();
   private readonly appliedSeen = new Map<NodeId, number>();
@@ -36,6 +59,12 @@ class SafetyChecker {
 
   get leaderTerms(): number {
     return this.leaderOfTerm.size;
+  }
+
+  get confChangesApplied(): number {
+    let n = 0;
+    for (const v of this.committed.values()) if (v.startsWith('cc:')) n++;
+    return n;
   }
 
   get committedCount(): number {
@@ -51,14 +80,32 @@ class SafetyChecker {
         this.leaderOfTerm.set(st.term, n.id);
       }
       this.checkApplied(n.id, n.applied);
+      this.checkReads(n.readStates);
     }
+  }
+
+  /** Linearizable reads: a read index covers everything committed before the read was issued. */
+  private checkReads(readStates: ReadState[]): void {
+    for (const rs of readStates.splice(0)) {
+      const ctx = fromUtf8(rs.requestCtx);
+      const floor = this.readIssuedAt.get(ctx);
+      if (floor === undefined) throw new Error(`read state for unknown request ${ctx}`);
+      if (rs.index < floor) throw new Error(`read ${ctx} at index ${rs.index} misses commit ${floor}`);
+      this.reads++;
+    }
+  }
+
+  maxCommit(): number {
+    let max = 0;
+    for (const n of this.net.nodes.values()) max = Math.max(max, n.raft.status().commit);
+    return max;
   }
 
   private checkApplied(id: NodeId, applied: readonly Entry[]): void {
     const from = this.appliedSeen.get(id) ?? 0;
     for (const e of applied) {
       if (e.index <= from) continue;
-      const key = `${e.term}/${Buffer.from(e.data).toString('hex')}`;
+      const key = `${e.type === 'confChange' ? 'cc:' : ''}${e.term}/${Buffer.from(e.data).toString('hex')}`;
       const prev = this.committed.get(e.index);
       if (prev !== undefined && prev !== key) throw new Error(`committed entry ${e.index} changed: ${prev} vs ${key} at ${id}`);
       this.committed.set(e.index, key);
@@ -91,31 +138,65 @@ function pickIndex(pending: readonly Message[], pick: number): number {
   return pick % pending.length;
 }
 
-function runSchedule(nodeCount: number, preVote: boolean, checkQuorum: boolean, seed: number, actions: readonly Action[]): SafetyChecker {
-  const voters = Array.from({ length: nodeCount }, (_, i) => String(i + 1));
-  const net = new Network({ voters, preVote, checkQuorum, seed, electionTicks: 5, heartbeatTicks: 1 });
+function dropped(action: () => void): void {
+  try {
+    action();
+  } catch (e) {
+    if (!(e instanceof ProposalDropped)) throw e;
+  }
+}
+
+interface Schedule {
+  readonly voters: number;
+  /** Members that exist but are not in the founding configuration (ids after the voters). */
+  readonly spare: number;
+  readonly preVote: boolean;
+  readonly checkQuorum: boolean;
+  readonly seed: number;
+}
+
+function runSchedule(sc: Schedule, actions: readonly Action[]): SafetyChecker {
+  const voters = Array.from({ length: sc.voters }, (_, i) => String(i + 1));
+  const net = new Network({ voters, preVote: sc.preVote, checkQuorum: sc.checkQuorum, seed: sc.seed, electionTicks: 5, heartbeatTicks: 1 });
+  for (let i = 0; i < sc.spare; i++) net.addNode(nodeId(String(sc.voters + i + 1)));
   const checker = new SafetyChecker(net);
   const ids = [...net.nodes.keys()];
+  const nodeAt = (i: number) => net.node(ids[i % ids.length] as NodeId);
   let proposals = 0;
   for (const a of actions) {
     net.processAll();
     switch (a.kind) {
       case 'tick':
-        net.nodes.get(ids[a.node % ids.length] as NodeId)?.raft.tick();
+        nodeAt(a.node).raft.tick();
         break;
       case 'propose':
-        try {
-          net.nodes.get(ids[a.node % ids.length] as NodeId)?.raft.propose(utf8(`p${proposals++}`));
-        } catch (e) {
-          if (!(e instanceof ProposalDropped)) throw e;
-        }
+        dropped(() => nodeAt(a.node).raft.propose(utf8(`p${proposals++}`)));
         break;
       case 'restart':
-        net.nodes.get(ids[a.node % ids.length] as NodeId)?.restart();
+        nodeAt(a.node).restart();
         break;
       case 'flush':
         // Everything queued so far, in order (messages it triggers wait for later actions).
         net.deliver();
+        break;
+      case 'confChange': {
+        const cc = { type: CHANGE_TYPES[a.change % 4] as (typeof CHANGE_TYPES)[number], nodeId: ids[a.target % ids.length] as NodeId, context: new Uint8Array(0) };
+        dropped(() => nodeAt(a.node).raft.proposeConfChange(cc));
+        break;
+      }
+      case 'compact': {
+        const n = nodeAt(a.node);
+        if (n.appliedIndex > n.storage.firstIndex()) n.compact(n.appliedIndex - 1);
+        break;
+      }
+      case 'read': {
+        const ctx = `r${checker.readIssuedAt.size}`;
+        checker.readIssuedAt.set(ctx, checker.maxCommit());
+        dropped(() => nodeAt(a.node).raft.readIndex(utf8(ctx)));
+        break;
+      }
+      case 'transfer':
+        nodeAt(a.node).raft.transferLeader(ids[a.target % ids.length] as NodeId);
         break;
       default: {
         if (net.pending.length === 0) break;
@@ -123,6 +204,8 @@ function runSchedule(nodeCount: number, preVote: boolean, checkQuorum: boolean, 
         const m = net.pending[i] as Message;
         if (a.kind !== 'dup') net.pending.splice(i, 1);
         if (a.kind !== 'drop') net.node(m.to).raft.step(m);
+        // The transport reports snapshot sends, as the node loop does.
+        if (m.type === 'snap') net.nodes.get(m.from)?.raft.reportSnapshot(m.to, a.kind !== 'drop');
       }
     }
     net.processAll();
@@ -143,14 +226,14 @@ describe('raft safety under random schedules (drop, duplicate, reorder, restart)
         fc.integer({ min: 1, max: 1_000_000 }),
         fc.array(actionArb, { minLength: 100, maxLength: 400, size: 'max' }),
         (n, preVote, checkQuorum, seed, actions) => {
-          const c = runSchedule(n, preVote, checkQuorum, seed, actions);
+          const c = runSchedule({ voters: n, spare: 0, preVote, checkQuorum, seed }, actions);
           totals.runs++;
           totals.leaderTerms += c.leaderTerms;
           totals.committed += c.committedCount;
           if (c.committedCount > 1) totals.runsWithCommits++;
         },
       ),
-      { numRuns: 150, seed: Number(process.env['FC_SEED'] ?? 4242) },
+      { numRuns: RUNS, seed: Number(process.env['FC_SEED'] ?? 4242) },
     );
     // The schedules must actually elect leaders and commit entries, or the check is vacuous.
     expect(totals.leaderTerms).toBeGreaterThan(totals.runs);
@@ -164,9 +247,32 @@ describe('raft safety under random schedules (drop, duplicate, reorder, restart)
       if (round >= 20 && round % 5 === 0) actions.push({ kind: 'propose', node: round % 3 });
       for (let k = 0; k < 12; k++) actions.push({ kind: 'deliver', pick: 0 });
     }
-    const c = runSchedule(3, true, true, 7, actions);
+    const c = runSchedule({ voters: 3, spare: 0, preVote: true, checkQuorum: true, seed: 7 }, actions);
     expect(c.leaderTerms).toBeGreaterThanOrEqual(1);
     // 8 proposals (made once a leader exists) plus at least one leader no-op.
     expect(c.committedCount).toBeGreaterThanOrEqual(9);
+  });
+
+  it('stays safe with membership changes, compaction, ReadIndex and leader transfer', () => {
+    const totals = { runs: 0, leaderTerms: 0, reads: 0, confChanges: 0 };
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(fullActionArb, { minLength: 100, maxLength: 400, size: 'max' }),
+        (preVote, checkQuorum, seed, actions) => {
+          const c = runSchedule({ voters: 3, spare: 2, preVote, checkQuorum, seed }, actions);
+          totals.runs++;
+          totals.leaderTerms += c.leaderTerms;
+          totals.reads += c.reads;
+          totals.confChanges += c.confChangesApplied;
+        },
+      ),
+      { numRuns: RUNS, seed: Number(process.env['FC_SEED'] ?? 4343) },
+    );
+    expect(totals.leaderTerms).toBeGreaterThan(totals.runs);
+    expect(totals.reads).toBeGreaterThan(totals.runs / 2);
+    expect(totals.confChanges).toBeGreaterThan(totals.runs / 4);
   });
 });
