@@ -36,19 +36,26 @@ export function framedBytes(payloadBytes: number): number {
   return unpadded + ((ALIGN_BYTES - (unpadded % ALIGN_BYTES)) % ALIGN_BYTES);
 }
 
+const TWO_POW_32 = 0x1_0000_0000;
+// Scratch buffers: these run once per record, and the WAL is single-threaded.
+const seedBytes = new Uint8Array(16);
+const seedView = new DataView(seedBytes.buffer);
+const crcBytes = new Uint8Array(4);
+const crcView = new DataView(crcBytes.buffer);
+
+/** crc32c of (seq u64 LE, offset u64 LE). */
 function crcSeed(seq: number, offset: number): number {
-  const seed = new Uint8Array(16);
-  const view = new DataView(seed.buffer);
-  view.setBigUint64(0, BigInt(seq), true);
-  view.setBigUint64(8, BigInt(offset), true);
-  return crc32c(seed);
+  seedView.setUint32(0, seq % TWO_POW_32, true);
+  seedView.setUint32(4, Math.floor(seq / TWO_POW_32), true);
+  seedView.setUint32(8, offset % TWO_POW_32, true);
+  seedView.setUint32(12, Math.floor(offset / TWO_POW_32), true);
+  return crc32c(seedBytes);
 }
 
 /** Folds one record's CRC into the rolling checksum carried by crc records. */
 export function rollCrc(rolling: number, recordCrc: number): number {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, recordCrc, true);
-  return crc32c(bytes, rolling);
+  crcView.setUint32(0, recordCrc, true);
+  return crc32c(crcBytes, rolling);
 }
 
 /**

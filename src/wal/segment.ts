@@ -1,5 +1,4 @@
 import { assert } from '../util/index.js';
-import { WalError } from './errors.js';
 
 /**
  * Segment file names, as etcd's: `<seq:016x>-<firstIndex:016x>.wal`. `firstIndex` is the index
@@ -48,15 +47,10 @@ export function contiguousTail(segments: readonly SegmentName[]): {
   while (start > 0 && (sorted[start - 1] as SegmentName).seq === (sorted[start] as SegmentName).seq - 1) {
     start--;
   }
-  const run = sorted.slice(Math.max(start, 0));
-  for (let i = 1; i < run.length; i++) {
-    const prev = run[i - 1] as SegmentName;
-    const cur = run[i] as SegmentName;
-    if (cur.firstIndex < prev.firstIndex) {
-      throw new WalError(`segment ${cur.name} starts before ${prev.name}`);
-    }
-  }
-  return { run, stale: sorted.slice(0, Math.max(start, 0)) };
+  // firstIndex may go down from one segment to the next: a conflicting suffix can shrink the
+  // log before a cut. Starting at the last segment with firstIndex <= S is still enough: when
+  // that segment began, the log ended below S, so entries above S in older ones were dead.
+  return { run: sorted.slice(Math.max(start, 0)), stale: sorted.slice(0, Math.max(start, 0)) };
 }
 
 /** Position in `run` of the last segment with firstIndex <= index. */

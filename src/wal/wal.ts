@@ -115,7 +115,7 @@ export class Wal {
       (a, b) => (b.index > a.index ? { index: b.index, term: b.term } : a),
       { index: fromSnapshot.index, term: fromSnapshot.term },
     );
-    const hardState = atLeastSnapshot(scan.hardState, fromSnapshot);
+    const hardState = consistentHardState(scan.hardState, fromSnapshot, last);
     const state: WriterState = {
       segments: [...scan.run],
       segmentBytes: scan.lastSegmentValidBytes,
@@ -361,14 +361,18 @@ export class Wal {
 }
 
 /**
- * The snapshot being restored from is committed by definition, and its term was seen. A crash
- * between an installed snapshot's marker and the hard state saved after it leaves an older
- * hard state behind; Raft must not start with commit below its snapshot, so lift it.
+ * Lifts a hard state that a crash left behind what survived it. The snapshot restored from is
+ * committed by definition; a crash between an installed snapshot's marker and the hard state
+ * saved after it leaves an older hard state, and Raft must not start with commit below its
+ * snapshot. A torn save can keep entries of a new term but lose the hard state written after
+ * them: no hard state of that term was ever durable, so the node never voted in it (a vote is
+ * sent only once persisted), and adopting the term with no vote is safe.
  */
-function atLeastSnapshot(hs: HardState, snapshot: WalSnapshotMarker): HardState {
-  if (hs.commit >= snapshot.index && hs.term >= snapshot.term) return hs;
-  const term = Math.max(hs.term, snapshot.term);
-  return { term, vote: term === hs.term ? hs.vote : NO_NODE, commit: Math.max(hs.commit, snapshot.index) };
+function consistentHardState(hs: HardState, snapshot: WalSnapshotMarker, last: Entry | undefined): HardState {
+  const term = Math.max(hs.term, snapshot.term, last ? last.term : 0);
+  const commit = Math.max(hs.commit, snapshot.index);
+  if (term === hs.term && commit === hs.commit) return hs;
+  return { term, vote: term === hs.term ? hs.vote : NO_NODE, commit };
 }
 
 function segmentSizeOption(options: WalOptions): number {

@@ -68,6 +68,23 @@ describe('Wal round trip', () => {
     expect(opened.repaired).toBeUndefined();
   });
 
+  it('lifts the hard state term to a surviving entry whose hard state was torn off', () => {
+    const disk = new CrashDisk(root);
+    const wal = Wal.create(disk, WAL_DIR, META);
+    wal.save(hs(1, 1, 'a'), entries(1, 2, 1), true);
+    const [file] = segmentPaths(disk);
+    const before = disk.size(file as string);
+    wal.save(hs(2, 2), [entry(3, 2, 30)], false);
+    const entryRecordBytes = 12 + 3 + 30 + 3; // header, type/term/index varints, data, padding
+    // The crash keeps the entry record but tears the hard state record after it.
+    disk.crash(() => entryRecordBytes + 5);
+    const opened = Wal.open(disk, WAL_DIR, NO_SNAP);
+    expect(disk.size(file as string)).toBe(before + entryRecordBytes);
+    expect(opened.entries.map((e) => e.term)).toEqual([1, 1, 2]);
+    expect(opened.hardState).toEqual(hs(2, 1));
+    opened.wal.save(undefined, [entry(4, 2)], true);
+  });
+
   it('replaces a conflicting suffix on reopen', () => {
     const disk = new NodeDisk(root);
     const wal = Wal.create(disk, WAL_DIR, META);
@@ -372,6 +389,30 @@ describe('Wal overwrite below the snapshot', () => {
       wal.save(hs(2, 2), [entry(3, 2)], true);
       wal.saveSnapshotMarker({ index: 2, term: 2 });
       expect(Wal.open(disk, WAL_DIR, { index: 2, term: 2 }).entries).toEqual([entry(3, 2)]);
+    } finally {
+      done();
+    }
+  });
+});
+
+describe('Wal segments after a shrinking overwrite', () => {
+  it('reads correctly when a later segment starts at a lower index', () => {
+    const { root: dirRoot, cleanup: done } = tempRoot('walshrink');
+    try {
+      const disk = new NodeDisk(dirRoot);
+      const small = { segmentSizeBytes: 256 };
+      const wal = Wal.create(disk, WAL_DIR, META, small);
+      wal.save(hs(1, 2), entries(1, 6, 1, 100), false); // cut: next segment starts at 7
+      wal.save(hs(2, 2), entries(3, 4, 2, 100), false); // log shrinks to 4; cut at 5
+      const names = wal.segmentFiles();
+      expect(names.map((n) => parseSegmentName(n)?.firstIndex)).toEqual([0, 7, 5]);
+      wal.save(hs(2, 5), [entry(5, 2)], true);
+      wal.saveSnapshotMarker({ index: 5, term: 2 });
+      const fromStart = Wal.open(disk, WAL_DIR, NO_SNAP, small);
+      expect(fromStart.entries).toEqual([...entries(1, 2, 1, 100), ...entries(3, 4, 2, 100), entry(5, 2)]);
+      expect(Wal.open(disk, WAL_DIR, { index: 5, term: 2 }, small).entries).toEqual([]);
+      wal.releaseTo(5);
+      expect(wal.segmentFiles()).toEqual([names[2]]);
     } finally {
       done();
     }
