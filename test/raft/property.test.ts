@@ -7,7 +7,7 @@ import type { Entry, Message, ReadState } from '../../src/raft/index.js';
 import { Network } from './harness.js';
 
 /** FC_RUNS=2000 FC_SEED=n explores further; the default keeps the suite at a few seconds. */
-const RUNS = Number(process.env['FC_RUNS'] ?? 80);
+const RUNS = Number(process.env['FC_RUNS'] ?? 40);
 
 type Action =
   | { kind: 'tick'; node: number }
