@@ -37,6 +37,22 @@ export interface Sequence {
 
 const BYTE_FIELDS = new Set(['key', 'range_end', 'value']);
 
+/**
+ * Shorthand for big txns: `"$puts": {"branch": "success", "count": 129, "prefix": "k"}` in a
+ * txn body expands to that many request_put ops on distinct keys (the recorded body is expanded).
+ */
+function expandPuts(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(expandPuts);
+  if (v === null || typeof v !== 'object') return v;
+  const body: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) body[k] = expandPuts(x);
+  const spec = body['$puts'] as { branch: string; count: number; prefix: string } | undefined;
+  if (spec === undefined) return body;
+  delete body['$puts'];
+  const ops = Array.from({ length: spec.count }, (_, i) => ({ request_put: { key: `${spec.prefix}${i}`, value: 'v' } }));
+  return { ...body, [spec.branch]: [...((body[spec.branch] as unknown[] | undefined) ?? []), ...ops] };
+}
+
 function encodeBody(v: unknown, field = ''): unknown {
   if (typeof v === 'string' && BYTE_FIELDS.has(field)) return Buffer.from(v, 'utf8').toString('base64');
   if (Array.isArray(v)) return v.map((x) => encodeBody(x));
@@ -113,7 +129,7 @@ async function recordSequence(seq: Sequence, etcdVersion: string): Promise<void>
         const out = runCtl(step);
         steps.push({ ctl: step.ctl, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...out });
       } else {
-        const body = encodeBody(step.body ?? {}) as Record<string, unknown>;
+        const body = encodeBody(expandPuts(step.body ?? {})) as Record<string, unknown>;
         steps.push({ gw: step.gw, body, ...(await runGateway({ ...step, body })) });
       }
     }
