@@ -183,9 +183,11 @@ export class RaftNode {
   }
 
   private loadState(hs: HardState): void {
-    assert(hs.commit >= this.log.committed && hs.commit <= this.log.lastIndex(), () => `hard state commit ${hs.commit} outside [${this.log.committed}, ${this.log.lastIndex()}]`);
+    assert(hs.commit <= this.log.lastIndex(), () => `hard state commit ${hs.commit} beyond last index ${this.log.lastIndex()}`);
     assert(hs.term >= this.log.lastTerm(), 'hard state term below last log term');
-    this.log.committed = hs.commit;
+    // A snapshot holds only committed state, and a commit-only hard state is not synced: the
+    // snapshot's index may be ahead of the persisted commit.
+    this.log.committed = Math.max(hs.commit, this.log.committed);
     this.term = hs.term;
     this.vote = hs.vote;
   }

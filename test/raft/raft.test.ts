@@ -207,6 +207,31 @@ describe('RaftNode restart with a state machine ahead of the synced commit', () 
     expect(r.ready().committedEntries).toEqual([]);
     expect(() => newNode({ storage, applied: 4 })).toThrow(/beyond the log/);
   });
+
+  it('takes the commit from the snapshot when the persisted hard state lags it', () => {
+    const storage = new MemoryStorage();
+    storage.applySnapshot({ meta: { index: 5, term: 2, confState: { voters: [n1, n2, n3], learners: [] } }, data: utf8('s') });
+    storage.setHardState({ term: 2, vote: n2, commit: 3 });
+    const r = newNode({ storage });
+    expect(r.status()).toMatchObject({ commit: 5, applied: 5, lastIndex: 5 });
+  });
+});
+
+describe('RaftNode flow control feedback', () => {
+  it('an unreachable follower in replicate state goes back to probing', () => {
+    const storage = new MemoryStorage();
+    storage.bootstrap({ voters: [n1, n2], learners: [] });
+    const r = newNode({ storage, voters: [n1, n2] });
+    r.campaign();
+    drain(r, storage);
+    r.step(msg({ type: 'voteResp', from: n2, to: n1, term: 1 }));
+    drain(r, storage);
+    r.step(msg({ type: 'appResp', from: n2, to: n1, term: 1, index: 1 }));
+    drain(r, storage);
+    expect(r.status().progress.get(n2)?.state).toBe('replicate');
+    r.reportUnreachable(n2);
+    expect(r.status().progress.get(n2)).toMatchObject({ state: 'probe', next: 2 });
+  });
 });
 
 describe('RaftNode configuration changes', () => {
