@@ -138,7 +138,7 @@ class Inode {
   revert(keepUnsyncedBytes: number): void {
     const durable = this.durable();
     assert(keepUnsyncedBytes === 0 || this.durableCopy === undefined, 'torn tail kept on a rewritten file');
-    assert(this.durableLen + keepUnsyncedBytes <= this.len, 'torn tail longer than the unsynced bytes');
+    assert(this.durableCopy !== undefined || this.durableLen + keepUnsyncedBytes <= this.len, 'torn tail longer than the unsynced bytes');
     if (this.durableCopy !== undefined) {
       this.buf = new Uint8Array(Math.max(64, durable.length));
       this.buf.set(durable);
