@@ -16,3 +16,8 @@ export type { Anomaly, Edge, EdgeKind } from './elle/graph.js';
 export { describeTxn } from './elle/graph.js';
 export { checkWatches } from './watch.js';
 export type { WatchReport, WatchAnomaly } from './watch.js';
+export { formatText, failingWindow, opLabel } from './report.js';
+export type { CheckReport, Verdict, Describe } from './report.js';
+export { renderHtml } from './html.js';
+export { runCheck, detectModel, MODEL_NAMES } from './run.js';
+export type { ModelName, RunOptions, RunResult } from './run.js';
