@@ -1,3 +1,21 @@
+/**
+ * mvcc: etcd's multi-version key-value store, pure and synchronous.
+ *
+ * How the applier drives it (committed Raft entry -> store):
+ *   const store = MvccStore.open(backend, { leaseExists });   // rebuilds the index
+ *   store.beginBatch();
+ *   for (const e of committed) {
+ *     if (e.index <= store.consistentIndex()) continue;        // already applied before a crash
+ *     try { result = store.put(req) / range / deleteRange / txn / compact / deleteKeys }
+ *     catch (err) { if (err instanceof EtcdError) result = err; else throw err; }
+ *     store.setConsistentIndex(e.index, e.term);               // same batch as the effects
+ *   }
+ *   store.commitBatch();                                       // one durable commit
+ * Errors are thrown as EtcdError (src/api/errors.ts) before anything is written; any other
+ * exception is an AssertionError and must stop the node. Backends: MemoryBackend (simulator;
+ * keep the object across simulated restarts, call crash() to drop the unsynced batch) and
+ * LmdbBackend (`<data-dir>/member/db`). Raft snapshots: snapshotBytes() / restoreFrom(bytes).
+ */
 export { MvccStore, header } from './store.js';
 export type { StoreOptions } from './store.js';
 export { MemoryBackend, BatchingBackend, BUCKETS } from './backend.js';

@@ -94,6 +94,8 @@ export class MvccStore {
 
   /** Opens the store over a backend, rebuilding the index from what the backend holds. */
   static open(backend: Backend, options: StoreOptions = {}): MvccStore {
+    // A batch left open by a store that crashed was never durable: drop it, as a restart would.
+    if (backend.inBatch()) backend.abortBatch();
     const s = new MvccStore(backend, options);
     s.rebuild();
     return s;
@@ -554,6 +556,18 @@ export class MvccStore {
       revToBytes(revision(toRev + 1, 0)),
     );
     return out;
+  }
+
+  // ---------------------------------------------------------------- meta for other appliers
+
+  /** A value the applier keeps beside the keyspace (alarms, ...), in the snapshot too. */
+  getMeta(key: Uint8Array): Uint8Array | undefined {
+    return this.backend.get('meta', key);
+  }
+
+  /** Writes a meta value in the current batch (or its own), atomically with the applied entry. */
+  putMeta(key: Uint8Array, value: Uint8Array): void {
+    this.withBatch(() => this.backend.put('meta', key, value));
   }
 
   // ---------------------------------------------------------------- snapshots and open

@@ -150,6 +150,21 @@ export function backendContract(name: string, h: BackendHarness): void {
       be.close();
     });
 
+    it('store: opening over a backend with a dangling batch drops that batch', () => {
+      const be = h.create();
+      const s = MvccStore.open(be);
+      s.put({ key: b('a'), value: b('1') });
+      s.beginBatch();
+      s.put({ key: b('a'), value: b('2') });
+      // The store object is dropped here without commitBatch (a crash in the simulator).
+      const again = MvccStore.open(be);
+      expect(again.rev()).toBe(2);
+      expect(fromUtf8(again.range({ key: b('a') }).kvs[0]?.value as Uint8Array)).toBe('1');
+      again.put({ key: b('a'), value: b('3') });
+      expect(again.rev()).toBe(3);
+      be.close();
+    });
+
     it('store: snapshot bytes restore an identical store, replacing what was there', () => {
       const src = MvccStore.open(h.create());
       for (let i = 0; i < 20; i++) src.put({ key: b(`k${i % 7}`), value: b(`v${i}`) });
