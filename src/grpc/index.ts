@@ -19,7 +19,7 @@ export type {
   UnaryHandler,
   UnaryRpcKey,
 } from './services.js';
-export { ProtoDecodeError, MAX_DEPTH } from './wire.js';
+export { ProtoDecodeError, MAX_DEPTH, COPY_BYTES_MAX } from './wire.js';
 export { RPCS } from './generated/services.js';
 export type { RpcDescriptor, RpcKey, RpcTypes } from './generated/services.js';
 export { MESSAGES, ENUMS } from './generated/schema.js';

@@ -5,8 +5,9 @@
  * Representation choices (documented for every user of the generated types):
  * - int64 / uint64 -> bigint (lease and member ids use all 64 bits, revisions may pass 2^53);
  * - int32 / uint32 / enums -> number; bool -> boolean; string -> string;
- * - bytes -> Uint8Array, always a private copy (never a view of the receive buffer, which a
- *   caller might keep alive or mutate).
+ * - bytes -> plain Uint8Array (never a Buffer): a private copy up to COPY_BYTES_MAX bytes, a
+ *   zero-copy view of the input beyond that. Do not mutate a buffer after decoding it; copy a
+ *   large field (`.slice()`) before keeping it long after the request.
  *
  * Decoding is strict: truncated input, a length that runs past its enclosing message, field
  * number 0, group or reserved wire types, a known field with the wrong wire type, an over-long
@@ -32,6 +33,17 @@ const MAX_UINT64 = (1n << 64n) - 1n;
 const TWO_POW_32 = 4294967296;
 
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
+
+/**
+ * bytes fields up to this length are copied: V8 keeps typed arrays this small on its own heap,
+ * so the copy is cheap and a retained key never pins a large request buffer. Longer fields
+ * (values, snapshot blobs) are views: allocating an off-heap array per field costs several
+ * times more than decoding the rest of the message.
+ */
+export const COPY_BYTES_MAX = 64;
+
+/** One-byte varints (versions, small revisions) decode without allocating a BigInt. */
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 0x80 }, (_, i) => BigInt(i));
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -68,8 +80,11 @@ export class Reader {
     this.fail('varint exceeds 32 bits');
   }
 
-  /** A full 64-bit varint, split into low and high 32-bit halves (both unsigned). */
-  private varint64(): [number, number] {
+  /** High half of the last varint64(); a field rather than a returned pair, to avoid allocating. */
+  private hi = 0;
+
+  /** A full 64-bit varint: returns the low 32 bits (unsigned), leaves the high 32 bits in `hi`. */
+  private varint64(): number {
     const buf = this.buf;
     let lo = 0;
     let hi = 0;
@@ -86,31 +101,50 @@ export class Reader {
       if (b < 0x80) {
         if (i === 9 && b > 1) this.fail('varint exceeds 64 bits');
         this.pos = pos;
-        return [lo >>> 0, hi >>> 0];
+        this.hi = hi >>> 0;
+        return lo >>> 0;
       }
     }
     this.fail('varint longer than 10 bytes');
   }
 
-  uint64(): bigint {
-    const b = this.buf[this.pos];
-    if (b !== undefined && b < 0x80) {
-      this.pos++;
-      return BigInt(b);
+  /** Values below 2^28 (four varint bytes) never need the 64-bit path. */
+  private smallVarint(): number {
+    const buf = this.buf;
+    const pos = this.pos;
+    const b0 = buf[pos] ?? 0x80;
+    if (b0 < 0x80) {
+      this.pos = pos + 1;
+      return b0;
     }
-    const [lo, hi] = this.varint64();
+    const b1 = buf[pos + 1] ?? 0x80;
+    if (b1 < 0x80) {
+      this.pos = pos + 2;
+      return (b0 & 0x7f) | (b1 << 7);
+    }
+    const b2 = buf[pos + 2] ?? 0x80;
+    if (b2 < 0x80) {
+      this.pos = pos + 3;
+      return (b0 & 0x7f) | ((b1 & 0x7f) << 7) | (b2 << 14);
+    }
+    return -1;
+  }
+
+  uint64(): bigint {
+    const small = this.smallVarint();
+    if (small >= 0) return small < 0x80 ? (SMALL_BIGINTS[small] as bigint) : BigInt(small);
+    const lo = this.varint64();
+    const hi = this.hi;
     if (hi === 0) return BigInt(lo);
     if (hi < 0x200000) return BigInt(hi * TWO_POW_32 + lo);
     return (BigInt(hi) << 32n) | BigInt(lo);
   }
 
   int64(): bigint {
-    const b = this.buf[this.pos];
-    if (b !== undefined && b < 0x80) {
-      this.pos++;
-      return BigInt(b);
-    }
-    const [lo, hi] = this.varint64();
+    const small = this.smallVarint();
+    if (small >= 0) return small < 0x80 ? (SMALL_BIGINTS[small] as bigint) : BigInt(small);
+    const lo = this.varint64();
+    const hi = this.hi;
     if (hi === 0) return BigInt(lo);
     if (hi < 0x200000) return BigInt(hi * TWO_POW_32 + lo);
     return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
@@ -123,7 +157,7 @@ export class Reader {
       this.pos++;
       return b;
     }
-    return this.varint64()[0] | 0;
+    return this.varint64() | 0;
   }
 
   uint32Field(): number {
@@ -132,7 +166,7 @@ export class Reader {
       this.pos++;
       return b;
     }
-    return this.varint64()[0];
+    return this.varint64();
   }
 
   bool(): boolean {
@@ -141,8 +175,8 @@ export class Reader {
       this.pos++;
       return b === 1;
     }
-    const [lo, hi] = this.varint64();
-    return lo !== 0 || hi !== 0;
+    const lo = this.varint64();
+    return lo !== 0 || this.hi !== 0;
   }
 
   /** Reads a length prefix and returns the end offset, checked against the enclosing end. */
@@ -157,10 +191,12 @@ export class Reader {
     const stop = this.lengthEnd(end);
     const start = this.pos;
     this.pos = stop;
-    if (stop === start) return EMPTY_BYTES;
-    // Not buf.slice(): on a Buffer that is a view, not a copy.
-    const out = new Uint8Array(stop - start);
-    out.set(this.buf.subarray(start, stop));
+    const len = stop - start;
+    if (len === 0) return EMPTY_BYTES;
+    const buf = this.buf;
+    if (len > COPY_BYTES_MAX) return new Uint8Array(buf.buffer, buf.byteOffset + start, len);
+    const out = new Uint8Array(len);
+    for (let i = 0; i < len; i++) out[i] = buf[start + i] as number;
     return out;
   }
 
@@ -267,13 +303,21 @@ export class Writer {
 
   /** Unsigned varint of a non-negative integer below 2^53 (tags, lengths, small values). */
   varint(value: number): void {
-    this.ensure(10);
+    if (this.pos + 10 > this.buf.length) this.grow(10);
     const buf = this.buf;
     let pos = this.pos;
     let v = value;
-    while (v >= 0x80) {
-      buf[pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    if (v <= 0x7fffffff) {
+      // Bit operations are exact below 2^31 and much cheaper than division.
+      while (v > 0x7f) {
+        buf[pos++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+    } else {
+      while (v > 0x7f) {
+        buf[pos++] = (v % 0x80) | 0x80;
+        v = Math.floor(v / 0x80);
+      }
     }
     buf[pos++] = v;
     this.pos = pos;
@@ -307,8 +351,10 @@ export class Writer {
   }
 
   int64(value: bigint): void {
-    if (value >= 0n && value <= 0x1fffffffffffffn) {
-      this.varint(Number(value));
+    // Number() rounds anything at or beyond 2^53 to an unsafe integer, so this test is exact.
+    const n = Number(value);
+    if (n >= 0 && Number.isSafeInteger(n)) {
+      this.varint(n);
       return;
     }
     if (value > MAX_INT64 || value < MIN_INT64) {
@@ -319,8 +365,9 @@ export class Writer {
   }
 
   uint64(value: bigint): void {
-    if (value >= 0n && value <= 0x1fffffffffffffn) {
-      this.varint(Number(value));
+    const n = Number(value);
+    if (n >= 0 && Number.isSafeInteger(n)) {
+      this.varint(n);
       return;
     }
     if (value > MAX_UINT64 || value < 0n) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  MESSAGES, ProtoDecodeError, MAX_DEPTH,
+  MESSAGES, ProtoDecodeError, MAX_DEPTH, COPY_BYTES_MAX,
   encodePutRequest, decodePutRequest, encodeRangeRequest, encodeCompare, decodeCompare,
   encodeWatchCreateRequest, decodeWatchCreateRequest, encodeResponseHeader, decodeResponseHeader,
   decodeRangeResponse, decodeMember, encodeTxnRequest, decodeTxnRequest, encodeKeyValue,
@@ -71,13 +71,16 @@ describe('known encodings', () => {
     expect(put?.case === 'requestPut' && put.value.value).toEqual(value);
   });
 
-  it('decoded bytes are private copies, not views of the input', () => {
-    const bytes = encodePutRequest({ key: utf8('foo') });
+  it('short bytes fields are private copies, long ones zero-copy views; never Buffers', () => {
+    const long = new Uint8Array(COPY_BYTES_MAX + 1).fill(9);
+    const bytes = encodePutRequest({ key: utf8('foo'), value: long });
     const decoded = decodePutRequest(bytes);
+    expect(Buffer.isBuffer(decoded.key)).toBe(false);
+    expect(Buffer.isBuffer(decoded.value)).toBe(false);
+    expect(decoded.value.buffer).toBe(bytes.buffer);
     bytes.fill(0);
     expect(decoded.key).toEqual(utf8('foo'));
-    expect(decoded.key).toBeInstanceOf(Uint8Array);
-    expect(Buffer.isBuffer(decoded.key)).toBe(false);
+    expect(decoded.value.every((b) => b === 0)).toBe(true);
   });
 
   it('refuses to encode an int64 outside its range', () => {
