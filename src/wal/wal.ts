@@ -1,4 +1,5 @@
 import { assert, NO_NODE } from '../util/index.js';
+import { DiskError } from '../env/index.js';
 import type { Disk } from '../env/index.js';
 import type { Entry, HardState } from '../raft/types.js';
 import {
@@ -57,6 +58,8 @@ interface WriterState {
  */
 export class Wal {
   private closed = false;
+  /** The first disk error: after it the in-memory view may not match the disk (fsyncgate). */
+  private failure: Error | undefined;
 
   private constructor(
     private readonly disk: Disk,
@@ -154,7 +157,7 @@ export class Wal {
    * uncommitted suffix.
    */
   save(hardState: HardState | undefined, entries: readonly Entry[], mustSync: boolean): void {
-    assert(!this.closed, 'save on a closed WAL');
+    this.checkUsable('save');
     const state = this.state;
     const term = hardState ? hardState.term : state.hardState.term;
     this.checkEntries(entries, term);
@@ -186,7 +189,7 @@ export class Wal {
    * took of its own applied state, after which the log continues unchanged.
    */
   saveSnapshotMarker(marker: WalSnapshotMarker, options: { replacesLog?: boolean } = {}): void {
-    assert(!this.closed, 'saveSnapshotMarker on a closed WAL');
+    this.checkUsable('saveSnapshotMarker');
     const state = this.state;
     const replacesLog = options.replacesLog === true;
     assert(Number.isSafeInteger(marker.index) && marker.index > 0, `bad snapshot index ${marker.index}`);
@@ -224,7 +227,7 @@ export class Wal {
    * first index is <= `index`. Call with a snapshot index once that snapshot is durable.
    */
   releaseTo(index: number): string[] {
-    assert(!this.closed, 'releaseTo on a closed WAL');
+    this.checkUsable('releaseTo');
     const segments = this.state.segments;
     let keepFrom = 0;
     for (let i = segments.length - 1; i >= 0; i--) {
@@ -234,24 +237,29 @@ export class Wal {
       }
     }
     const removed = segments.splice(0, keepFrom);
-    // Oldest first: a crash midway leaves a contiguous run, or a gap open() recognises as stale.
-    for (const segment of removed) this.disk.remove(`${this.dir}/${segment.name}`);
-    if (removed.length > 0) this.disk.syncDir(this.dir);
+    this.io(() => {
+      // Oldest first: a crash midway leaves a contiguous run, or a gap open() treats as stale.
+      for (const segment of removed) this.disk.remove(`${this.dir}/${segment.name}`);
+      if (removed.length > 0) this.disk.syncDir(this.dir);
+    });
     assert(segments.length >= 1, 'releaseTo removed the current segment');
     return removed.map((s) => s.name);
   }
 
   /** Makes everything written so far durable. */
   sync(): void {
-    assert(!this.closed, 'sync on a closed WAL');
-    this.disk.sync(this.currentPath());
+    this.checkUsable('sync');
+    this.io(() => this.disk.sync(this.currentPath()));
   }
 
-  /** Syncs and stops; the Wal must not be used afterwards. */
+  /** Syncs (unless a disk error already poisoned it) and stops; no use afterwards. */
   close(): void {
     if (this.closed) return;
-    this.sync();
-    this.closed = true;
+    try {
+      if (!this.failure) this.sync();
+    } finally {
+      this.closed = true;
+    }
   }
 
   lastIndex(): number {
@@ -313,9 +321,30 @@ export class Wal {
     );
   }
 
+  private checkUsable(what: string): void {
+    assert(!this.closed, `${what} on a closed WAL`);
+    if (this.failure) {
+      throw new WalError(`${what}: the WAL failed earlier (${this.failure.message}); reopen it`);
+    }
+  }
+
+  /**
+   * Runs disk calls; a DiskError poisons this Wal. After EIO from fsync the kernel may have
+   * dropped the dirty pages, and after a failed append part of a frame may be on disk: the
+   * only safe way on is to reopen, which re-reads what is really there.
+   */
+  private io<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (error) {
+      if (error instanceof DiskError) this.failure = error;
+      throw error;
+    }
+  }
+
   private appendFrames(frames: FrameWriter): void {
     const state = this.state;
-    this.disk.append(this.currentPath(), frames.finish());
+    this.io(() => this.disk.append(this.currentPath(), frames.finish()));
     state.segmentBytes += frames.length;
     for (const crc of frames.crcs) state.rollingCrc = rollCrc(state.rollingCrc, crc);
   }
@@ -340,10 +369,12 @@ export class Wal {
     frames.add(RecordType.snapshot, encodeMarker({ ...state.marker, replacesLog: false }));
     if (state.hardState.term > 0) frames.add(RecordType.hardState, encodeHardState(state.hardState));
     const tmpPath = `${this.dir}/${name}${TMP_SUFFIX}`;
-    this.disk.writeFile(tmpPath, frames.finish());
-    this.disk.sync(tmpPath);
-    this.disk.rename(tmpPath, `${this.dir}/${name}`);
-    this.disk.syncDir(this.dir);
+    this.io(() => {
+      this.disk.writeFile(tmpPath, frames.finish());
+      this.disk.sync(tmpPath);
+      this.disk.rename(tmpPath, `${this.dir}/${name}`);
+      this.disk.syncDir(this.dir);
+    });
     state.segments.push({ seq, firstIndex, name });
     state.segmentBytes = frames.length;
     for (const crc of frames.crcs) state.rollingCrc = rollCrc(state.rollingCrc, crc);
