@@ -1,6 +1,7 @@
 /**
  * WAL append throughput on this machine's disk: 4 KiB entries, one fsync per save vs. 100
- * entries per fsynced save, plus a no-sync run for the CPU cost. Run:
+ * entries per fsynced save, plus a no-sync run for the CPU cost; then open (replay) speed of
+ * a 64 MiB segment, and the worst repair scan (64 MiB of zeros after the last record). Run:
  *   npx tsx test/wal/bench.ts [rounds]
  * Prints entries/s per round and the median. Not a test (vitest ignores it).
  */
@@ -55,3 +56,40 @@ for (const c of cases) {
       `rounds ${results.map((x) => Math.round(x)).join(', ')}`,
   );
 }
+
+function replayBench(): void {
+  const root = mkdtempSync(join(tmpdir(), 'tsetcd-walbench-'));
+  try {
+    const disk = new NodeDisk(root);
+    const wal = Wal.create(disk, 'member/wal', { nodeId: nodeId('1'), clusterId: 'bench' });
+    const data = new Uint8Array(ENTRY_BYTES).map((_, i) => i & 0xff);
+    const total = 16_000; // ~64 MiB, one segment
+    for (let index = 1; index <= total; index += 100) {
+      const batch: Entry[] = [];
+      for (let i = index; i < index + 100; i++) batch.push({ index: i, term: 1, type: 'normal', data });
+      wal.save({ term: 1, vote: nodeId('1'), commit: index + 99 }, batch, false);
+    }
+    wal.close();
+    let startMs = performance.now();
+    const opened = Wal.open(disk, 'member/wal', { index: 0, term: 0 });
+    let elapsedMs = performance.now() - startMs;
+    console.log(
+      `open/replay ${opened.entries.length} x 4 KiB entries: ${Math.round(elapsedMs)} ms ` +
+        `(${Math.round((opened.entries.length / elapsedMs) * 1000)} entries/s)`,
+    );
+    opened.wal.close();
+    const [segment] = opened.wal.segmentFiles();
+    disk.append(`member/wal/${segment}`, new Uint8Array(64 * 2 ** 20));
+    startMs = performance.now();
+    const repaired = Wal.open(disk, 'member/wal', { index: 0, term: 0 });
+    elapsedMs = performance.now() - startMs;
+    console.log(
+      `open with a 64 MiB zero tail: ${Math.round(elapsedMs)} ms, repaired ${repaired.repaired?.droppedBytes} bytes`,
+    );
+    disk.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+replayBench();
