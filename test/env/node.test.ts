@@ -44,6 +44,11 @@ describe('NodeDisk', () => {
     expect(disk.exists('d/z')).toBe(true);
     disk.remove('d/z');
     expect(disk.exists('d/z')).toBe(false);
+    expect(() => disk.remove('d')).toThrow(/ENOTEMPTY/);
+    disk.remove('d/a');
+    disk.remove('d');
+    expect(disk.exists('d')).toBe(false);
+    expect(() => disk.remove('d')).toThrow(/ENOENT/);
   });
 
   it('moves appends to the renamed file, never to a stale descriptor', () => {

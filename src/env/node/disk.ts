@@ -71,9 +71,11 @@ export class NodeDisk implements Disk {
     wrap(() => fs.renameSync(this.abs(from), this.abs(to)));
   }
 
+  /** Removes a file or an empty directory (never recursively, as SimDisk). */
   remove(p: string): void {
     this.closeFd(p);
-    wrap(() => fs.rmSync(this.abs(p), { recursive: true }));
+    const full = this.abs(p);
+    wrap(() => (fs.statSync(full).isDirectory() ? fs.rmdirSync(full) : fs.unlinkSync(full)));
   }
 
   sync(p: string): void {
