@@ -25,6 +25,7 @@ const HERE = new URL('.', import.meta.url).pathname;
 
 export interface Step {
   ctl?: string[];
+  /** `$LEASE<n>` (hex) / `$LEASEDEC<n>` (decimal) stand for the n-th lease granted in the sequence. */
   stdin?: string;
   gw?: string;
   body?: Record<string, unknown>;
@@ -119,18 +120,35 @@ async function runGateway(step: Step): Promise<Record<string, unknown>> {
   return { httpStatus: r.status, response: await r.json() };
 }
 
+/** `$LEASE<n>` in argv or stdin stands for the hex id of the n-th lease granted in the sequence. */
+function substituteLeases(text: string, leases: string[]): string {
+  return text
+    .replace(/\$LEASEDEC(\d+)/g, (_, n: string) => BigInt('0x' + (leases[Number(n)] ?? '0')).toString())
+    .replace(/\$LEASE(\d+)/g, (_, n: string) => leases[Number(n)] ?? `missing-lease-${n}`);
+}
+
+function grantedLeaseHex(stdout: string): string | undefined {
+  const m = /"ID":(\d+)/.exec(stdout);
+  return m === null ? undefined : BigInt(m[1] as string).toString(16);
+}
+
 async function recordSequence(seq: Sequence, etcdVersion: string): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'golden-etcd-'));
   const etcd = await startEtcd(dataDir);
   const steps: Record<string, unknown>[] = [];
+  const leases: string[] = [];
   try {
-    for (const step of seq.steps) {
-      if (step.ctl !== undefined) {
+    for (const raw of seq.steps) {
+      if (raw.ctl !== undefined) {
+        const step: Step = { ctl: raw.ctl.map((a) => substituteLeases(a, leases)) };
+        if (raw.stdin !== undefined) step.stdin = substituteLeases(raw.stdin, leases);
         const out = runCtl(step);
+        if (step.ctl?.[0] === 'lease' && step.ctl[1] === 'grant') leases.push(grantedLeaseHex(String(out['stdout'])) ?? 'none');
         steps.push({ ctl: step.ctl, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...out });
       } else {
-        const body = encodeBody(expandPuts(step.body ?? {})) as Record<string, unknown>;
-        steps.push({ gw: step.gw, body, ...(await runGateway({ ...step, body })) });
+        const withLeases = JSON.parse(substituteLeases(JSON.stringify(raw.body ?? {}), leases)) as unknown;
+        const body = encodeBody(expandPuts(withLeases)) as Record<string, unknown>;
+        steps.push({ gw: raw.gw, body, ...(await runGateway({ ...raw, body })) });
       }
     }
   } finally {

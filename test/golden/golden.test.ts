@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend, MvccStore } from '../../src/mvcc/index.js';
-import { expectedCtl, expectedGateway, runCtl, runGateway, type RecordedStep } from './translate.js';
+import { expectedCtl, expectedGateway, runCtl, runGateway, type RecordedStep, type ReplayContext } from './translate.js';
 
 const DIR = join(import.meta.dirname, '../../ci/golden/recorded');
 const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
@@ -32,11 +32,12 @@ describe('golden sequences recorded from real etcd', () => {
   for (const file of files) {
     const rec = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as Recorded;
     it(`replays ${rec.name}`, () => {
-      const store = MvccStore.open(new MemoryBackend(), { leaseExists: () => false });
+      const ctx: ReplayContext = { leases: new Set() };
+      const store = MvccStore.open(new MemoryBackend(), { leaseExists: (id) => ctx.leases.has(id) });
       rec.steps.forEach((step, i) => {
         const label = describeStep(step, i);
         if (step.ctl !== undefined) {
-          const got = runCtl(store, step);
+          const got = runCtl(store, step, ctx);
           const want = expectedCtl(step);
           if (want.ok) expect(got, label).toEqual(want);
           else {

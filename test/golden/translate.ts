@@ -52,7 +52,8 @@ export function renderKv(kv: KeyValue, style: Style): Json {
   if (kv.modRevision !== 0) out['mod_revision'] = int(kv.modRevision, style);
   if (kv.version !== 0) out['version'] = int(kv.version, style);
   if (kv.value.length > 0) out['value'] = toBase64(kv.value);
-  if (kv.lease !== 0n) out['lease'] = int(kv.lease, style);
+  // Lease ids are random int64s beyond 2^53: kept as decimal strings on both sides.
+  if (kv.lease !== 0n) out['lease'] = String(kv.lease);
   return out;
 }
 
@@ -254,8 +255,26 @@ function attempt(fn: () => string): StepOutcome {
   }
 }
 
+/** What a sequence's replay tracks besides the store: the leases granted so far (the lessor's part). */
+export interface ReplayContext {
+  leases: Set<bigint>;
+}
+
+/** `etcdctl lease grant|revoke`, standing in for the lessor: grant records the recorded id. */
+function runLease(store: MvccStore, step: RecordedStep, f: Flags, ctx: ReplayContext): string {
+  if (f.pos[0] === 'grant') {
+    const m = /"ID":(\d+)/.exec(step.stdout ?? '');
+    if (m !== null) ctx.leases.add(BigInt(m[1] as string));
+    return JSON.stringify({ revision: store.rev() });
+  }
+  const id = BigInt('0x' + (f.pos[1] ?? '0'));
+  if (!ctx.leases.delete(id)) throw new EtcdError(5, 'etcdserver: requested lease not found');
+  const keys = store.leasedKeys().filter((k) => k.lease === id).map((k) => k.key);
+  return JSON.stringify({ revision: store.deleteKeys(keys) });
+}
+
 /** Run an etcdctl step; text is what `etcdctl -w json` would print (normalised JSON, or plain). */
-export function runCtl(store: MvccStore, step: RecordedStep): StepOutcome {
+export function runCtl(store: MvccStore, step: RecordedStep, ctx: ReplayContext): StepOutcome {
   const argv = step.ctl ?? [];
   const cmd = argv[0];
   const f = parseFlags(argv.slice(cmd === 'endpoint' ? 2 : 1));
@@ -275,6 +294,8 @@ export function runCtl(store: MvccStore, step: RecordedStep): StepOutcome {
         store.compact({ revision: rev, physical: f.opts.get('physical') === 'true' });
         return `compacted revision ${rev}`;
       }
+      case 'lease':
+        return runLease(store, step, parseFlags(argv.slice(1)), ctx);
       case 'endpoint': {
         const r = store.hashKV(Number(f.opts.get('rev') ?? 0));
         return JSON.stringify({ hash: r.hash, compact_revision: r.compactRevision, revision: r.header.revision });
@@ -291,8 +312,12 @@ export function expectedCtl(step: RecordedStep): StepOutcome | { ok: false; mess
     const lines = (step.stderr ?? '').trim().split('\n');
     return { ok: false, message: (lines[lines.length - 1] ?? '').replace(/^Error: /, '') };
   }
-  const out = (step.stdout ?? '').trim();
+  const out = (step.stdout ?? '').trim().replace(/"lease":(\d+)/g, '"lease":"$1"');
   if ((step.ctl ?? [])[0] === 'compact') return { ok: true, text: out };
+  if ((step.ctl ?? [])[0] === 'lease') {
+    const header = (JSON.parse(out) as { header?: { revision: number }; revision?: number });
+    return { ok: true, text: JSON.stringify({ revision: header.header?.revision ?? header.revision }) };
+  }
   if ((step.ctl ?? [])[0] === 'endpoint') {
     const arr = JSON.parse(out) as { HashKV: { hash: number; compact_revision?: number; header: { revision: number } } }[];
     const h = (arr[0] as (typeof arr)[number]).HashKV;
