@@ -36,6 +36,7 @@ interface QueuedEvent extends EventHandle {
 export interface TraceLine {
   /** 0-based index among processed events. */
   readonly eventIndex: number;
+  /** 't=<ms>ms <kind> node=<id> seq=<n> h=<hash after it>[ <detail>]' (no index: it is above). */
   readonly text: string;
 }
 
@@ -46,13 +47,16 @@ export interface SimLoopOptions {
   readonly traceLogCapacity?: number;
   /** Log only events from this index on: rerun a seed with it to zoom in on a divergence. */
   readonly traceLogFromEvent?: number;
-  /** Record the hash after every event (4 bytes per event) so divergences can be located. */
+  /**
+   * Record, for every event, the hash after it plus its time, kind and node (16 bytes per event),
+   * so a divergence can be located and named even when the trace log no longer holds it.
+   */
   readonly recordEventHashes?: boolean;
 }
 
 export interface Divergence {
   readonly eventIndex: number;
-  /** Each run's line for that event, if its trace log still holds it. */
+  /** Each run's line for that event: the log line, else its recorded time, kind and node. */
   readonly a: string | undefined;
   readonly b: string | undefined;
 }
@@ -61,6 +65,8 @@ export interface Divergence {
 export interface TraceSource {
   eventHashes(): Uint32Array;
   traceLog(): readonly TraceLine[];
+  /** Time, kind and node of any recorded event, for when the log no longer holds it. */
+  describeEvent?(eventIndex: number): string | undefined;
 }
 
 const TWO_POW_32 = 4294967296;
@@ -75,6 +81,11 @@ export class SimLoop {
   private h2 = 0x01000193;
   private readonly stringHashes = new Map<string, number>();
   private hashes: Uint32Array;
+  private eventTimes: Float64Array;
+  /** Per event: interned kind id (high 16 bits) and node id (low 16 bits). */
+  private eventWho: Uint32Array;
+  private readonly internedNames: string[] = [];
+  private readonly internIds = new Map<string, number>();
   /** Ring of the last events, formatted only when asked for: formatting every event costs more than running it. */
   private readonly log: LoggedEvent[] = [];
   private logStart = 0;
@@ -89,7 +100,10 @@ export class SimLoop {
     this.logCapacity = options.traceLogCapacity ?? 256;
     this.logFromEvent = options.traceLogFromEvent ?? 0;
     this.recordHashes = options.recordEventHashes ?? true;
-    this.hashes = new Uint32Array(this.recordHashes ? 1024 : 0);
+    const initial = this.recordHashes ? 1024 : 0;
+    this.hashes = new Uint32Array(initial);
+    this.eventTimes = new Float64Array(initial);
+    this.eventWho = new Uint32Array(initial);
     assert(Number.isInteger(this.microtaskTurns) && this.microtaskTurns >= 0, 'microtaskTurns must be a non-negative integer');
     assert(Number.isInteger(this.logCapacity) && this.logCapacity >= 0, 'traceLogCapacity must be a non-negative integer');
   }
@@ -212,6 +226,14 @@ export class SimLoop {
     return this.hashes.slice(0, this.recordHashes ? this.processed : 0);
   }
 
+  describeEvent(eventIndex: number): string | undefined {
+    if (!this.recordHashes || eventIndex < 0 || eventIndex >= this.processed) return undefined;
+    const who = this.eventWho[eventIndex] as number;
+    const kind = this.internedNames[who >>> 16] ?? '?';
+    const node = this.internedNames[who & 0xffff] ?? '?';
+    return `t=${this.eventTimes[eventIndex]}ms ${kind} node=${node} h=${hex32(this.hashes[eventIndex] as number)}`;
+  }
+
   traceLog(): readonly TraceLine[] {
     const ordered = [...this.log.slice(this.logStart), ...this.log.slice(0, this.logStart)];
     return ordered.map(formatLogged);
@@ -240,15 +262,37 @@ export class SimLoop {
 
   private finishEvent(event: QueuedEvent): void {
     const index = this.processed++;
-    if (this.recordHashes) {
-      if (index >= this.hashes.length) {
-        const grown = new Uint32Array(this.hashes.length * 2);
-        grown.set(this.hashes);
-        this.hashes = grown;
-      }
-      this.hashes[index] = this.h1;
-    }
+    if (this.recordHashes) this.recordEvent(event, index);
     if (this.logCapacity > 0 && index >= this.logFromEvent) this.appendLog(event, index);
+  }
+
+  private recordEvent(event: QueuedEvent, index: number): void {
+    if (index >= this.hashes.length) {
+      const size = this.hashes.length * 2;
+      const hashes = new Uint32Array(size);
+      const times = new Float64Array(size);
+      const who = new Uint32Array(size);
+      hashes.set(this.hashes);
+      times.set(this.eventTimes);
+      who.set(this.eventWho);
+      this.hashes = hashes;
+      this.eventTimes = times;
+      this.eventWho = who;
+    }
+    this.hashes[index] = this.h1;
+    this.eventTimes[index] = event.atMs;
+    this.eventWho[index] = (this.intern(event.kind) << 16) | this.intern(event.nodeId ?? '-');
+  }
+
+  /** Small ids for kinds and node names; past 65535 distinct names they share the last id. */
+  private intern(name: string): number {
+    let id = this.internIds.get(name);
+    if (id === undefined) {
+      id = Math.min(this.internedNames.length, 0xffff);
+      if (id < 0xffff) this.internedNames.push(name);
+      this.internIds.set(name, id);
+    }
+    return id;
   }
 
   private appendLog(event: QueuedEvent, index: number): void {
@@ -318,7 +362,7 @@ interface LoggedEvent {
 function formatLogged({ event, index, hash }: LoggedEvent): TraceLine {
   const detail = typeof event.detail === 'function' ? event.detail() : event.detail;
   const node = event.nodeId ?? '-';
-  const text = `#${index} t=${event.atMs}ms ${event.kind} node=${node} seq=${event.seq} h=${hex32(hash)}${detail === undefined ? '' : ' ' + detail}`;
+  const text = `t=${event.atMs}ms ${event.kind} node=${node} seq=${event.seq} h=${hex32(hash)}${detail === undefined ? '' : ' ' + detail}`;
   return { eventIndex: index, text };
 }
 
@@ -331,8 +375,8 @@ function hex32(x: number): string {
 }
 
 /**
- * The first event index at which two runs' traces differ, with each run's log line for it when
- * the logs still hold it; undefined if the traces are identical. Runs of different lengths that
+ * The first event index at which two runs' traces differ, with each run's log line for it (or,
+ * once the log has moved past it, its recorded time, kind and node); undefined if the traces are identical. Runs of different lengths that
  * agree on the shorter one diverge at the shorter one's length.
  */
 export function firstDivergence(a: TraceSource, b: TraceSource): Divergence | undefined {
@@ -350,6 +394,7 @@ export function firstDivergence(a: TraceSource, b: TraceSource): Divergence | un
     if (ha.length === hb.length) return undefined;
     index = n;
   }
-  const lineAt = (source: TraceSource): string | undefined => source.traceLog().find((l) => l.eventIndex === index)?.text;
+  const lineAt = (source: TraceSource): string | undefined =>
+    source.traceLog().find((l) => l.eventIndex === index)?.text ?? source.describeEvent?.(index);
   return { eventIndex: index, a: lineAt(a), b: lineAt(b) };
 }

@@ -158,9 +158,32 @@ describe('SimLoop trace hash', () => {
     const b = await randomRun(11, 5);
     const d = firstDivergence(a, b);
     expect(d?.eventIndex).toBe(5);
-    expect(d?.a).toMatch(/^#5 t=\d+ms work node=n\d seq=\d+ h=[0-9a-f]{8}$/);
-    expect(d?.b).toMatch(/^#5 /);
+    expect(d?.a).toMatch(/^t=\d+ms work node=n\d seq=\d+ h=[0-9a-f]{8}$/);
+    expect(d?.b).toMatch(/^t=\d+ms work /);
     expect(d?.a).not.toBe(d?.b);
+    expect(a.traceLog().find((l) => l.eventIndex === 5)?.text).toBe(d?.a);
+  });
+
+  it('names a divergence the trace log has already dropped, from the per-event record', async () => {
+    const small = async (extraDrawAt: number): Promise<SimLoop> => {
+      const loop = new SimLoop({ traceLogCapacity: 2 });
+      const rand = createRand(3);
+      loop.observeRand(rand);
+      for (let t = 0; t < 10; t++) {
+        loop.schedule(t * 7, t % 2 === 0 ? 'even' : 'odd', t % 3 === 0 ? n1 : undefined, () => {
+          if (t === extraDrawAt) rand.nextUint32();
+        });
+      }
+      await loop.run(100);
+      return loop;
+    };
+    const d = firstDivergence(await small(-1), await small(3));
+    expect(d?.eventIndex).toBe(3);
+    expect(d?.a).toMatch(/^t=21ms odd node=n1 h=[0-9a-f]{8}$/);
+    expect(d?.b).toMatch(/^t=21ms odd node=n1 h=[0-9a-f]{8}$/);
+    expect(d?.a).not.toBe(d?.b);
+    expect((await small(-1)).describeEvent(4)).toMatch(/^t=28ms even node=- /);
+    expect((await small(-1)).describeEvent(10)).toBeUndefined();
   });
 
   it('folds kind, node and time: the same draws with a different node give a different hash', async () => {
@@ -179,7 +202,7 @@ describe('SimLoop trace hash', () => {
     await loop.run(20);
     const lines = loop.traceLog();
     expect(lines.map((l) => l.eventIndex)).toEqual([7, 8, 9]);
-    expect(lines[2]?.text).toMatch(/^#9 t=9ms e node=- seq=9 h=[0-9a-f]{8} detail 9$/);
+    expect(lines[2]?.text).toMatch(/^t=9ms e node=- seq=9 h=[0-9a-f]{8} detail 9$/);
     const zoom = new SimLoop({ traceLogCapacity: 3, traceLogFromEvent: 4 });
     for (let t = 0; t < 10; t++) zoom.schedule(t, 'e', undefined, () => {}, () => `lazy ${t}`);
     await zoom.run(20);
