@@ -2,11 +2,14 @@
  * Wire compatibility with the real Go client: Debian's etcdctl 3.4 (ETCDCTL_API=3) against our
  * gRPC server in front of the in-memory MemKv. Installed by ci/install-system-deps.sh.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrpcServer } from '../../src/grpc/index.js';
 import type { GrpcServer } from '../../src/grpc/index.js';
-import { CLUSTER_ID, MEMBER_ID, MemKv, memKvServices } from './memkv.js';
+import { CLUSTER_ID, MEMBER_ID, MemKv, memKvServices, snapshotData } from './memkv.js';
 
 interface CtlResult {
   readonly code: number;
@@ -50,6 +53,35 @@ async function ok(args: readonly string[], stdin?: string): Promise<string> {
 }
 
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+/** Polls a condition (bounded: a hung client fails the test instead of hanging it). */
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Runs a long-lived etcdctl command (watch) and exposes its output so far. */
+function background(args: readonly string[]): { output: () => string; stop: () => Promise<void> } {
+  const child = spawn(ctlBinary, [`--endpoints=127.0.0.1:${port}`, ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    output: () => out,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 beforeAll(async () => {
   ctlBinary = etcdctlPath();
@@ -169,5 +201,47 @@ describe('real etcdctl against the gRPC server', () => {
     const r = await ctl(['get', 'x', '--rev=999999']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('code = OutOfRange desc = etcdserver: mvcc: required revision is a future revision');
+  });
+
+  it('watch streams puts and deletes to etcdctl over the bidirectional Watch stream', async () => {
+    const watchersBefore = kv.watchers.size;
+    const watch = background(['watch', 'w/', '--prefix', '--prev-kv']);
+    try {
+      await waitFor(() => kv.watchers.size > watchersBefore, 'etcdctl watch to register');
+      await ok(['put', 'w/1', 'a']);
+      await ok(['put', 'w/1', 'b']);
+      await ok(['put', 'outside', 'x']);
+      await ok(['del', 'w/1']);
+      const expected = 'PUT\nw/1\na\nPUT\nw/1\na\nw/1\nb\nDELETE\nw/1\nb\nw/1\n\n';
+      await waitFor(() => watch.output().length >= expected.length, 'watch events');
+      expect(watch.output()).toBe(expected);
+    } finally {
+      await watch.stop();
+    }
+    await waitFor(() => kv.watchers.size === watchersBefore, 'the watch to be cleaned up after etcdctl exits');
+  });
+
+  it('lease grant, keep-alive over the LeaseKeepAlive stream, revoke', async () => {
+    const granted = await ok(['lease', 'grant', '30']);
+    const id = /^lease ([0-9a-f]+) granted with TTL\(30s\)\n$/.exec(granted)?.[1];
+    expect(id).toBeDefined();
+    expect(await ok(['lease', 'keep-alive', '--once', id as string])).toBe(`lease ${id} keepalived with TTL(30)\n`);
+    expect(await ok(['lease', 'revoke', id as string])).toBe(`lease ${id} revoked\n`);
+  });
+
+  it('snapshot save receives the whole server-streamed blob', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etcdctl-snap-'));
+    try {
+      const file = join(dir, 'snap.db');
+      const r = await ctl(['snapshot', 'save', file]);
+      expect(r.stdout).toBe(`Snapshot saved at ${file}\n`);
+      // etcdctl verified the trailing SHA-256 (it refuses a snapshot without one) and kept it.
+      const saved = readFileSync(file);
+      const data = snapshotData();
+      expect(saved.length).toBe(data.length + 32);
+      expect(saved.subarray(0, data.length).equals(data)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,12 +2,15 @@
  * A throwaway, Map-backed EtcdServices good enough to prove wire compatibility with real
  * clients: revisions, create/mod revision and version, range with range_end / prefix / limit /
  * count / keys_only / sort, put with prev_kv, delete range, txn with compares, one member,
- * status. No history (reads at an old revision are refused), no leases, no watch.
+ * status, watches (live events only, no history), leases without expiry, a fake snapshot.
+ * No history: reads and watches at an old revision are refused.
  */
+import { createHash } from 'node:crypto';
 import { compareBytes, toHex } from '../../src/util/index.js';
 import { GrpcCode, unimplementedServices } from '../../src/grpc/index.js';
 import type {
-  Compare, EtcdServices, GrpcStatusError, KeyValue, RequestOp, ResponseHeaderInit, ResponseOpInit,
+  Compare, EtcdServices, EventInit, GrpcStatusError, KeyValue, RequestOp, ResponseHeaderInit, ResponseOpInit,
+  WatchRequest, WatchResponseInit, BidiStream,
 } from '../../src/grpc/index.js';
 
 export const CLUSTER_ID = 0x1c2d3e4f5a6b7c8dn;
@@ -17,14 +20,46 @@ interface Stored {
   readonly kv: KeyValue;
 }
 
+interface Watcher {
+  readonly key: Uint8Array;
+  readonly rangeEnd: Uint8Array;
+  deliver(events: EventInit[]): void;
+}
+
+function inRange(key: Uint8Array, from: Uint8Array, rangeEnd: Uint8Array): boolean {
+  if (rangeEnd.length === 0) return compareBytes(key, from) === 0;
+  const all = rangeEnd.length === 1 && rangeEnd[0] === 0;
+  return compareBytes(key, from) >= 0 && (all || compareBytes(key, rangeEnd) < 0);
+}
+
 function fail(grpcCode: number, message: string): never {
   const error: GrpcStatusError = { grpcCode, message };
   throw error;
 }
 
+/** A stand-in backend file: a whole number of 512-byte blocks, as etcdctl expects. */
+export function snapshotData(): Buffer {
+  return Buffer.alloc(16 * 1024, 'memkv snapshot ');
+}
+
 export class MemKv {
   revision = 1n;
   private readonly data = new Map<string, Stored>();
+  readonly watchers = new Set<Watcher>();
+  readonly leases = new Map<bigint, bigint>();
+  nextLeaseId = 0x694d7a2b3c4d5e00n;
+  /** Events of the write in progress, delivered to watchers when it completes. */
+  private pending: EventInit[] = [];
+
+  flushEvents(): void {
+    const events = this.pending;
+    this.pending = [];
+    if (events.length === 0) return;
+    for (const w of this.watchers) {
+      const mine = events.filter((e) => e.kv?.key !== undefined && inRange(e.kv.key, w.key, w.rangeEnd));
+      if (mine.length > 0) w.deliver(mine);
+    }
+  }
 
   header(): ResponseHeaderInit {
     return { clusterId: CLUSTER_ID, memberId: MEMBER_ID, revision: this.revision, raftTerm: 2n };
@@ -74,12 +109,16 @@ export class MemKv {
       lease: 0n,
     };
     this.data.set(toHex(key), { kv });
+    this.pending.push({ type: 0, kv, prevKv: prev });
     return prev;
   }
 
   deleteRange(key: Uint8Array, rangeEnd: Uint8Array): KeyValue[] {
     const victims = this.select(key, rangeEnd);
-    for (const kv of victims) this.data.delete(toHex(kv.key));
+    for (const kv of victims) {
+      this.data.delete(toHex(kv.key));
+      this.pending.push({ type: 1, kv: { key: kv.key, modRevision: this.revision }, prevKv: kv });
+    }
     return victims;
   }
 
@@ -143,12 +182,14 @@ export function memKvServices(kv: MemKv = new MemKv()): EtcdServices {
       if (req.key.length === 0) fail(GrpcCode.INVALID_ARGUMENT, 'etcdserver: key is not provided');
       kv.revision++;
       const prev = kv.put(req.key, req.value, kv.revision);
+      kv.flushEvents();
       return { header: kv.header(), prevKv: req.prevKv ? prev : undefined };
     },
     deleteRange: async (req) => {
       const matched = kv.range({ ...req, limit: 0n, revision: 0n, sortOrder: 0, keysOnly: false, countOnly: false });
       if (matched.kvs.length > 0) kv.revision++;
       const gone = kv.deleteRange(req.key, req.rangeEnd);
+      kv.flushEvents();
       return { header: kv.header(), deleted: BigInt(gone.length), prevKvs: req.prevKv ? gone : [] };
     },
     txn: async (req) => {
@@ -156,11 +197,36 @@ export function memKvServices(kv: MemKv = new MemKv()): EtcdServices {
       const ops = succeeded ? req.success : req.failure;
       const writes = ops.some(isWrite);
       const revision = writes ? kv.revision + 1n : kv.revision;
-      const responses = ops.map((op) => kv.applyOp(op, revision));
       kv.revision = revision;
+      const responses = ops.map((op) => kv.applyOp(op, revision));
+      kv.flushEvents();
       return { header: kv.header(), succeeded, responses };
     },
-    leaseRevoke: async () => fail(GrpcCode.NOT_FOUND, 'etcdserver: requested lease not found'),
+    watch: (stream, _ctx) => serveWatch(kv, stream),
+    leaseGrant: async (req) => {
+      const ID = req.ID !== 0n ? req.ID : kv.nextLeaseId++;
+      kv.leases.set(ID, req.TTL);
+      return { header: kv.header(), ID, TTL: req.TTL };
+    },
+    leaseRevoke: async (req) => {
+      if (!kv.leases.delete(req.ID)) fail(GrpcCode.NOT_FOUND, 'etcdserver: requested lease not found');
+      return { header: kv.header() };
+    },
+    leaseKeepAlive: async (stream) => {
+      for await (const req of stream) {
+        await stream.send({ header: kv.header(), ID: req.ID, TTL: kv.leases.get(req.ID) ?? 0n });
+      }
+    },
+    snapshot: async (_req, out) => {
+      // etcd streams the backend file followed by its SHA-256, which etcdctl verifies.
+      const data = snapshotData();
+      const blob = Buffer.concat([data, createHash('sha256').update(data).digest()]);
+      const chunkBytes = 4096;
+      for (let at = 0; at < blob.length; at += chunkBytes) {
+        const chunk = blob.subarray(at, at + chunkBytes);
+        await out.send({ header: kv.header(), remainingBytes: BigInt(blob.length - at - chunk.length), blob: chunk });
+      }
+    },
     memberList: async () => ({
       header: kv.header(),
       members: [{ ID: MEMBER_ID, name: 'memkv', peerURLs: ['http://127.0.0.1:2380'], clientURLs: ['http://127.0.0.1:2379'] }],
@@ -176,4 +242,46 @@ export function memKvServices(kv: MemKv = new MemKv()): EtcdServices {
       raftAppliedIndex: 42n,
     }),
   };
+}
+
+async function serveWatch(kv: MemKv, stream: BidiStream<WatchRequest, WatchResponseInit>): Promise<void> {
+  const mine = new Map<bigint, Watcher>();
+  let nextId = 0n;
+  const send = (response: WatchResponseInit): void => {
+    stream.send(response).catch(() => undefined);
+  };
+  try {
+    for await (const req of stream) {
+      const r = req.requestUnion;
+      if (r?.case === 'createRequest') {
+        const c = r.value;
+        if (c.startRevision > 0n && c.startRevision <= kv.revision) {
+          fail(GrpcCode.UNIMPLEMENTED, 'memkv keeps no history to watch from');
+        }
+        const watchId = c.watchId !== 0n ? c.watchId : nextId++;
+        const watcher: Watcher = {
+          key: c.key,
+          rangeEnd: c.rangeEnd,
+          deliver: (events) => {
+            const visible = events
+              .filter((e) => !c.filters.includes(e.type ?? 0))
+              .map((e) => (c.prevKv ? e : { ...e, prevKv: undefined }));
+            if (visible.length > 0) send({ header: kv.header(), watchId, events: visible });
+          },
+        };
+        mine.set(watchId, watcher);
+        await stream.send({ header: kv.header(), watchId, created: true });
+        kv.watchers.add(watcher);
+      } else if (r?.case === 'cancelRequest') {
+        const watcher = mine.get(r.value.watchId);
+        if (watcher !== undefined) kv.watchers.delete(watcher);
+        mine.delete(r.value.watchId);
+        await stream.send({ header: kv.header(), watchId: r.value.watchId, canceled: true });
+      } else if (r?.case === 'progressRequest') {
+        await stream.send({ header: kv.header(), watchId: -1n });
+      }
+    }
+  } finally {
+    for (const watcher of mine.values()) kv.watchers.delete(watcher);
+  }
 }
