@@ -123,7 +123,11 @@ export class SimLoop {
     return this.live;
   }
 
-  /** Runs `fn` at virtual time `atMs` (>= now). `kind` and `nodeId` go into the trace hash. */
+  /**
+   * Runs `fn` at virtual time `atMs` (>= now). `kind` and `nodeId` go into the trace hash.
+   * `detail` only feeds the trace log; a function is called only if the log is read, possibly
+   * long after the event, so it should capture values that do not change.
+   */
   schedule(atMs: number, kind: string, nodeId: NodeId | undefined, fn: () => void, detail?: string | (() => string)): EventHandle {
     assert(Number.isSafeInteger(atMs), () => `schedule(${kind}): time ${atMs} is not an integer ms`);
     assert(atMs >= this.now, () => `schedule(${kind}): time ${atMs} is in the past (now ${this.now})`);
@@ -151,7 +155,8 @@ export class SimLoop {
 
   /**
    * Records a failure seen where it cannot be thrown (a Promise chain's catch, a callback); the
-   * current or next step() throws it after draining microtasks.
+   * current or next step() throws it after draining microtasks. The failure is sticky: a failed
+   * run stays failed, and every later step() throws the same error.
    */
   fail(error: unknown): void {
     if (this.failure === undefined) this.failure = error ?? new Error('SimLoop.fail(undefined)');
