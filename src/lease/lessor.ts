@@ -128,6 +128,10 @@ export class Lessor {
   private readonly expiryQueue = new TimedHeap();
   private readonly checkpointQueue = new TimedHeap();
   private seq = 0;
+  /** Checkpoints handed out by dueCheckpoints() and not yet applied. */
+  // Kept across demotions: a proposal from an old term may still commit, and over-clearing costs
+  // only one extra Raft entry.
+  private readonly checkpointsInFlight = new Map<bigint, number>();
   readonly minTtlSeconds: number;
   readonly checkpointIntervalMs: number;
   private readonly checkpointing: boolean;
@@ -232,6 +236,7 @@ export class Lessor {
       this.leaseOfKey.delete(k);
     }
     this.leases.delete(id);
+    this.checkpointsInFlight.delete(id);
     this.persistence?.deleteLease(id);
     return keys.map(fromHex);
   }
@@ -273,6 +278,9 @@ export class Lessor {
    */
   applyCheckpoint(id: bigint, remainingTtlSeconds: number, nowMs: number): void {
     assert(Number.isInteger(remainingTtlSeconds) && remainingTtlSeconds >= 0, 'bad checkpoint TTL');
+    const inFlight = this.checkpointsInFlight.get(id) ?? 0;
+    if (inFlight <= 1) this.checkpointsInFlight.delete(id);
+    else this.checkpointsInFlight.set(id, inFlight - 1);
     const l = this.leases.get(id);
     if (l === undefined) return; // revoked meanwhile: etcd ignores it too
     l.remainingTtlSeconds = remainingTtlSeconds;
@@ -311,9 +319,11 @@ export class Lessor {
     const l = this.mustGet(id);
     if (nowMs >= l.expiryMs) return { kind: 'expired' };
     // The refresh ignores the stale checkpoint (as etcd's does once its clearing checkpoint has
-    // applied); the replicated value changes only when `checkpoint` below goes through Raft.
+    // applied); the replicated value changes only when `checkpoint` below goes through Raft. A
+    // checkpoint still in flight would land after this renew with an older remaining TTL, so it
+    // needs clearing too (etcd only looks at the applied value and can lose a renew that way).
     this.setExpiry(l, nowMs + l.ttlSeconds * 1000);
-    if (this.checkpointing && l.remainingTtlSeconds > 0) {
+    if (this.checkpointing && (l.remainingTtlSeconds > 0 || this.checkpointsInFlight.has(id))) {
       return { kind: 'renewed', ttlSeconds: l.ttlSeconds, checkpoint: { id, remainingTtlSeconds: 0 } };
     }
     return { kind: 'renewed', ttlSeconds: l.ttlSeconds };
@@ -355,8 +365,14 @@ export class Lessor {
       const l = this.leases.get(top.id);
       if (l === undefined || nowMs >= l.expiryMs) continue;
       const remainingTtlSeconds = Math.ceil((l.expiryMs - nowMs) / 1000);
-      if (remainingTtlSeconds >= l.ttlSeconds) continue;
+      if (remainingTtlSeconds >= l.ttlSeconds) {
+        // Renewed since it was scheduled: nothing to record yet, but keep it on the schedule
+        // (etcd drops it here until the next promote).
+        this.scheduleCheckpoint(l, nowMs);
+        continue;
+      }
       out.push({ id: l.id, remainingTtlSeconds });
+      this.checkpointsInFlight.set(l.id, (this.checkpointsInFlight.get(l.id) ?? 0) + 1);
     }
     return out;
   }
