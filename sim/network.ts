@@ -9,7 +9,10 @@
  * - duplicate: deliver one more copy, `extraMs` after the original, and go on.
  * If no rule says deliver, the base latency (uniform in [latencyMsMin, latencyMsMax]) applies.
  * Rules are either 'base' (the seed's steady network: loss, duplication, reordering) or 'fault'
- * (partitions, isolation, bridges, slow links), and heal() removes every fault rule.
+ * (partitions, isolation, bridges, slow links), and heal() removes every fault rule. Cuts
+ * (partitions, one-way, isolation, bridges) are checked again on arrival, so a partition also
+ * drops messages already in flight; a message held for a paused node is past the cut (it sits
+ * in the receiver's socket buffer) and is not checked again.
  *
  * Node processes, because the network is where a process's death or stall shows first:
  * - crashed: messages to it are dropped, including those already in flight (its TCP connections
@@ -48,6 +51,12 @@ export interface NetRule<M = unknown> {
   readonly name: string;
   readonly category: RuleCategory;
   decide(ctx: LinkContext<M>): LinkVerdict;
+  /**
+   * For cuts (partitions, isolation): whether the link is cut now. Checked again when a message
+   * arrives, so a cut also drops what was already in flight, as a firewall rule does. Must not
+   * draw randomness.
+   */
+  cuts?(from: NodeId, to: NodeId): boolean;
 }
 
 export interface SimNetworkOptions<M> {
@@ -159,7 +168,7 @@ export class SimNetwork<M> {
     slot.held = [];
     const incarnation = slot.incarnation;
     for (const { from, message } of held) {
-      this.loop.after(0, 'deliver', id, () => this.arrive(from, id, incarnation, message), () => this.detail(from, id, message, 'held'));
+      this.loop.after(0, 'deliver', id, () => this.arrive(from, id, incarnation, message, true), () => this.detail(from, id, message, 'held'));
     }
   }
 
@@ -265,10 +274,12 @@ export class SimNetwork<M> {
     this.loop.after(delayMs, 'deliver', to, () => this.arrive(from, to, incarnation, message), () => this.detail(from, to, message, why));
   }
 
-  private arrive(from: NodeId, to: NodeId, incarnation: number, message: M): void {
+  /** `buffered`: the message already reached the receiver's socket buffer, past any cut. */
+  private arrive(from: NodeId, to: NodeId, incarnation: number, message: M, buffered = false): void {
     const slot = this.slot(to);
     if (slot.state === 'crashed') return this.drop('target crashed');
     if (slot.incarnation !== incarnation) return this.drop('target restarted');
+    if (!buffered) for (const { rule } of this.ruleList) if (rule.cuts?.(from, to) === true) return this.drop(`${rule.name} (in flight)`);
     if (slot.state === 'paused') {
       this.stats.held++;
       slot.held.push({ from, message });
@@ -333,17 +344,14 @@ export function partitionRule(groups: readonly (readonly NodeId[])[], ruleName?:
   });
   const name = ruleName ?? `partition ${groups.map((g) => g.join(',')).join('|')}`;
   const drop: LinkVerdict = { kind: 'drop', reason: name };
-  return {
-    name,
-    category: 'fault',
-    decide: (c) => {
-      if (c.from === c.to) return PASS;
-      const a = groupsOf.get(c.from);
-      const b = groupsOf.get(c.to);
-      if (a !== undefined && b !== undefined) for (const g of a) if (b.has(g)) return PASS;
-      return drop;
-    },
+  const cuts = (from: NodeId, to: NodeId): boolean => {
+    if (from === to) return false;
+    const a = groupsOf.get(from);
+    const b = groupsOf.get(to);
+    if (a !== undefined && b !== undefined) for (const g of a) if (b.has(g)) return false;
+    return true;
   };
+  return { name, category: 'fault', decide: (c) => (cuts(c.from, c.to) ? drop : PASS), cuts };
 }
 
 export function oneWayRule(from: readonly NodeId[], to: readonly NodeId[]): NetRule {
@@ -351,13 +359,15 @@ export function oneWayRule(from: readonly NodeId[], to: readonly NodeId[]): NetR
   const receivers = new Set(to);
   const name = `one-way ${from.join(',')}->${to.join(',')}`;
   const drop: LinkVerdict = { kind: 'drop', reason: name };
-  return { name, category: 'fault', decide: (c) => (c.from !== c.to && senders.has(c.from) && receivers.has(c.to) ? drop : PASS) };
+  const cuts = (a: NodeId, b: NodeId): boolean => a !== b && senders.has(a) && receivers.has(b);
+  return { name, category: 'fault', decide: (c) => (cuts(c.from, c.to) ? drop : PASS), cuts };
 }
 
 export function isolateRule(node: NodeId): NetRule {
   const name = `isolate ${node}`;
   const drop: LinkVerdict = { kind: 'drop', reason: name };
-  return { name, category: 'fault', decide: (c) => (c.from !== c.to && (c.from === node || c.to === node) ? drop : PASS) };
+  const cuts = (a: NodeId, b: NodeId): boolean => a !== b && (a === node || b === node);
+  return { name, category: 'fault', decide: (c) => (cuts(c.from, c.to) ? drop : PASS), cuts };
 }
 
 export function bridgeRule(sideA: readonly NodeId[], sideB: readonly NodeId[], bridgeNode: NodeId): NetRule {

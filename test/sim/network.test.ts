@@ -143,6 +143,30 @@ describe('SimNetwork partitions', () => {
     expect(s.net.stats.dropped.get('bridge n1,n2|n4,n5 via n3')).toBe(8);
   });
 
+  it('a cut also drops messages already in flight; a healed cut lets later ones through', async () => {
+    const s = setup(2, { latencyMsMin: 50, latencyMsMax: 50 });
+    s.send(n1, n2, 1);
+    s.send(n1, n3, 2);
+    await s.loop.run(10);
+    const cut = s.net.isolate(n2);
+    await s.loop.run(100);
+    expect(s.received.map((r) => r.message)).toEqual([2]);
+    expect(s.net.stats.dropped.get('isolate n2 (in flight)')).toBe(1);
+    s.send(n1, n2, 3); // sent during the cut, arrives after it healed: dropped at send
+    s.net.removeRule(cut);
+    s.send(n1, n2, 4);
+    await s.loop.run(200);
+    expect(s.received.map((r) => r.message)).toEqual([2, 4]);
+    // A message buffered for a paused node has passed the cut.
+    s.net.pause(n3);
+    s.send(n1, n3, 5);
+    await s.loop.run(300);
+    s.net.partition([[n1], [n2, n3, n4, n5]]);
+    s.net.resume(n3);
+    await s.loop.run(301);
+    expect(s.received.map((r) => r.message)).toEqual([2, 4, 5]);
+  });
+
   it('heal removes fault rules but keeps base ones', () => {
     const s = setup(2, { lossRate: 0.5 });
     s.net.partition([[n1], [n2]]);
