@@ -6,6 +6,8 @@
  *   int64/uint64 are bigint, bytes are Uint8Array, enums are numbers (see ./wire.ts).
  */
 export { createGrpcServer, parseListenUrl } from './server.js';
+export { bindServices } from './adapter.js';
+export type { BoundApis } from './adapter.js';
 export type { GrpcServer, GrpcServerOptions } from './server.js';
 export { GrpcCode, isGrpcStatusError, isUnaryRpcKey, unimplementedServices } from './services.js';
 export type {

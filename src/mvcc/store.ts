@@ -51,6 +51,11 @@ const META_TERM = utf8('term');
 const META_SCHEDULED_COMPACT = utf8('scheduledCompactRev');
 const META_FINISHED_COMPACT = utf8('finishedCompactRev');
 const KEY_BUCKET_NAME = utf8('key');
+const RESERVED_META = [META_CONSISTENT_INDEX, META_TERM, META_SCHEDULED_COMPACT, META_FINISHED_COMPACT];
+
+function isReservedMeta(key: Uint8Array): boolean {
+  return RESERVED_META.some((r) => bytesEqual(r, key));
+}
 const EMPTY = new Uint8Array(0);
 
 export function header(revision: number): ResponseHeader {
@@ -565,8 +570,12 @@ export class MvccStore {
     return this.backend.get('meta', key);
   }
 
-  /** Writes a meta value in the current batch (or its own), atomically with the applied entry. */
+  /**
+   * Writes a meta value in the current batch (or its own), atomically with the applied entry.
+   * The store's own keys (consistent index, term, compaction marks) are refused.
+   */
   putMeta(key: Uint8Array, value: Uint8Array): void {
+    assert(!isReservedMeta(key), () => `meta key ${String.fromCharCode(...key)} belongs to the store`);
     this.withBatch(() => this.backend.put('meta', key, value));
   }
 

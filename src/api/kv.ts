@@ -1,0 +1,151 @@
+import type { Clock } from '../env/index.js';
+import type { ApplyResult, InternalRequest } from '../apply/index.js';
+import { Applier, encodePayload } from '../apply/index.js';
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  ResponseHeader,
+  TxnRequest,
+  TxnResponse,
+} from '../mvcc/index.js';
+import {
+  DEFAULT_MAX_REQUEST_BYTES,
+  checkDeleteRequest,
+  checkPutRequest,
+  checkQuota,
+  checkRangeRequest,
+  checkRequestSize,
+  checkTxnRequest,
+  txnHasWrites,
+} from '../mvcc/index.js';
+import { NodeRequestError } from '../server/index.js';
+import type { ServerNode } from '../server/index.js';
+import { EtcdError, etcdError } from './errors.js';
+import type { EtcdErrorName } from './errors.js';
+
+export interface KvApiOptions {
+  readonly memberId: bigint;
+  readonly clusterId: bigint;
+  readonly maxRequestBytes?: number;
+  /** Backend quota in bytes; 0 = etcd's default 2 GiB, negative = none. */
+  readonly quotaBackendBytes?: number;
+  /** How long a request may wait for Raft before "request timed out" (etcd: 5 s + 2 election timeouts). */
+  readonly requestTimeoutMs: number;
+  readonly maxTxnOps?: number;
+}
+
+/**
+ * etcd's KV service without a transport: validate, then either serve a read after a ReadIndex
+ * barrier (serializable reads skip it) or propose the request through Raft and wait for its
+ * applied result. Errors are EtcdError with etcd's exact code and message.
+ */
+export class KvApi {
+  constructor(
+    private readonly node: ServerNode<ApplyResult>,
+    private readonly applier: Applier,
+    private readonly clock: Clock,
+    private readonly options: KvApiOptions,
+  ) {}
+
+  async range(request: RangeRequest, requestBytes = 0): Promise<RangeResponse> {
+    this.checkSize(requestBytes);
+    checkRangeRequest(request);
+    if (request.serializable !== true) await this.withTimeout(this.node.linearizableBarrier());
+    return this.stamp(this.applier.store.range(request));
+  }
+
+  async put(request: PutRequest, requestBytes = 0): Promise<PutResponse> {
+    this.checkSize(requestBytes);
+    checkPutRequest(request);
+    this.checkQuota({ put: request });
+    return this.stamp((await this.propose({ put: request })) as PutResponse);
+  }
+
+  async deleteRange(request: DeleteRangeRequest, requestBytes = 0): Promise<DeleteRangeResponse> {
+    this.checkSize(requestBytes);
+    checkDeleteRequest(request);
+    return this.stamp((await this.propose({ deleteRange: request })) as DeleteRangeResponse);
+  }
+
+  async txn(request: TxnRequest, requestBytes = 0): Promise<TxnResponse> {
+    this.checkSize(requestBytes);
+    checkTxnRequest(request, this.options.maxTxnOps);
+    if (!txnHasWrites(request)) {
+      // A read-only txn is a read: served locally after the barrier, as etcd does.
+      if (!isSerializableTxn(request)) await this.withTimeout(this.node.linearizableBarrier());
+      return this.stamp(this.applier.store.txn(request));
+    }
+    this.checkQuota({ txn: request });
+    return this.stamp((await this.propose({ txn: request })) as TxnResponse);
+  }
+
+  async compact(request: CompactionRequest): Promise<CompactionResponse> {
+    return this.stamp((await this.propose({ compaction: request })) as CompactionResponse);
+  }
+
+  private async propose(request: InternalRequest): Promise<unknown> {
+    const result = await this.withTimeout(this.node.propose(encodePayload(request)));
+    if (!result.ok) throw new EtcdError(result.error.code, result.error.message);
+    return result.response;
+  }
+
+  /** Fills the header's member, cluster and term, which the store does not know. */
+  private stamp<T extends { header: ResponseHeader }>(response: T): T {
+    response.header = {
+      ...response.header,
+      clusterId: this.options.clusterId,
+      memberId: this.options.memberId,
+      raftTerm: this.node.observe().term,
+    };
+    return response;
+  }
+
+  private checkSize(requestBytes: number): void {
+    checkRequestSize(requestBytes, this.options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
+  }
+
+  private checkQuota(request: Parameters<typeof checkQuota>[1]): void {
+    if (this.applier.activeAlarms().some((a) => a.alarm === 'NOSPACE')) throw etcdError('NoSpace');
+    checkQuota(this.applier.store.backendSizeBytes(), request, this.options.quotaBackendBytes ?? 0);
+  }
+
+  /** Maps node failures to etcd's errors and bounds the wait as etcd's request timeout does. */
+  private withTimeout<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = this.clock.setTimer(this.options.requestTimeoutMs, () => reject(etcdError('Timeout')));
+      work.then(
+        (value) => {
+          this.clock.clearTimer(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.clock.clearTimer(timer);
+          reject(translateNodeError(error));
+        },
+      );
+    });
+  }
+}
+
+const NODE_ERRORS: Readonly<Record<NodeRequestError['reason'], EtcdErrorName>> = {
+  noLeader: 'NoLeader',
+  leaderChanged: 'LeaderChanged',
+  stopped: 'Stopped',
+  dropped: 'NoLeader',
+  timeout: 'Timeout',
+};
+
+export function translateNodeError(error: unknown): unknown {
+  return error instanceof NodeRequestError ? etcdError(NODE_ERRORS[error.reason]) : error;
+}
+
+function isSerializableTxn(request: TxnRequest): boolean {
+  const ops = [...(request.success ?? []), ...(request.failure ?? [])];
+  return ops.length > 0 && ops.every((op) => 'requestRange' in op && op.requestRange.serializable === true);
+}

@@ -1,0 +1,191 @@
+/**
+ * Binds the transport-free API (src/api) to the gRPC services: converts decoded protobuf
+ * messages (int64 as bigint, oneofs as {case, value}) to the API's types and back, and turns
+ * EtcdError into the gRPC status etcd clients expect. RPCs not bound yet answer UNIMPLEMENTED.
+ */
+import { EtcdError } from '../api/index.js';
+import type { KvApi, MaintenanceApi, MemberInfo } from '../api/index.js';
+import type * as mvcc from '../mvcc/index.js';
+import type * as pb from './generated/etcdserverpb.js';
+import type { KeyValueInit } from './generated/mvccpb.js';
+import { unimplementedServices } from './services.js';
+import type { EtcdServices, GrpcStatusError } from './services.js';
+
+export interface BoundApis {
+  readonly kv: KvApi;
+  readonly maintenance: MaintenanceApi;
+}
+
+function status(error: unknown): unknown {
+  if (error instanceof EtcdError) {
+    const s: GrpcStatusError = { grpcCode: error.code, message: error.message };
+    return s;
+  }
+  return error;
+}
+
+/** Runs an API call and rethrows etcd errors as gRPC statuses. */
+async function call<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw status(error);
+  }
+}
+
+const num = (v: bigint): number => Number(v);
+const optBytes = (b: Uint8Array): Uint8Array | undefined => (b.length === 0 ? undefined : b);
+
+export function toRangeRequest(r: pb.RangeRequest): mvcc.RangeRequest {
+  const out: mvcc.RangeRequest = {
+    key: r.key,
+    limit: num(r.limit),
+    revision: num(r.revision),
+    sortOrder: r.sortOrder as mvcc.SortOrder,
+    sortTarget: r.sortTarget as mvcc.SortTarget,
+    serializable: r.serializable,
+    keysOnly: r.keysOnly,
+    countOnly: r.countOnly,
+    minModRevision: num(r.minModRevision),
+    maxModRevision: num(r.maxModRevision),
+    minCreateRevision: num(r.minCreateRevision),
+    maxCreateRevision: num(r.maxCreateRevision),
+  };
+  const end = optBytes(r.rangeEnd);
+  return end === undefined ? out : { ...out, rangeEnd: end };
+}
+
+export function toPutRequest(r: pb.PutRequest): mvcc.PutRequest {
+  return { key: r.key, value: r.value, lease: r.lease, prevKv: r.prevKv, ignoreValue: r.ignoreValue, ignoreLease: r.ignoreLease };
+}
+
+export function toDeleteRequest(r: pb.DeleteRangeRequest): mvcc.DeleteRangeRequest {
+  const end = optBytes(r.rangeEnd);
+  return end === undefined ? { key: r.key, prevKv: r.prevKv } : { key: r.key, rangeEnd: end, prevKv: r.prevKv };
+}
+
+function toCompare(c: pb.Compare): mvcc.Compare {
+  const base: mvcc.Compare = { result: c.result as mvcc.CompareResult, target: c.target as mvcc.CompareTarget, key: c.key };
+  const end = optBytes(c.rangeEnd);
+  const withEnd = end === undefined ? base : { ...base, rangeEnd: end };
+  const u = c.targetUnion;
+  if (u === undefined) return withEnd;
+  switch (u.case) {
+    case 'version':
+      return { ...withEnd, version: num(u.value) };
+    case 'createRevision':
+      return { ...withEnd, createRevision: num(u.value) };
+    case 'modRevision':
+      return { ...withEnd, modRevision: num(u.value) };
+    case 'value':
+      return { ...withEnd, value: u.value };
+    case 'lease':
+      return { ...withEnd, lease: u.value };
+  }
+}
+
+function toRequestOp(op: pb.RequestOp): mvcc.RequestOp | undefined {
+  const r = op.request;
+  if (r === undefined) return undefined;
+  switch (r.case) {
+    case 'requestRange':
+      return { requestRange: toRangeRequest(r.value) };
+    case 'requestPut':
+      return { requestPut: toPutRequest(r.value) };
+    case 'requestDeleteRange':
+      return { requestDeleteRange: toDeleteRequest(r.value) };
+    case 'requestTxn':
+      return { requestTxn: toTxnRequest(r.value) };
+  }
+}
+
+export function toTxnRequest(r: pb.TxnRequest): mvcc.TxnRequest {
+  // An op with no request set is kept as an empty object so validation answers as etcd does.
+  const ops = (list: pb.RequestOp[]): mvcc.RequestOp[] => list.map((op) => toRequestOp(op) ?? ({} as mvcc.RequestOp));
+  return { compare: r.compare.map(toCompare), success: ops(r.success), failure: ops(r.failure) };
+}
+
+export function fromKv(kv: mvcc.KeyValue): KeyValueInit {
+  return {
+    key: kv.key,
+    createRevision: BigInt(kv.createRevision),
+    modRevision: BigInt(kv.modRevision),
+    version: BigInt(kv.version),
+    value: kv.value,
+    lease: kv.lease,
+  };
+}
+
+export function fromHeader(h: mvcc.ResponseHeader): pb.ResponseHeaderInit {
+  return { clusterId: h.clusterId, memberId: h.memberId, revision: BigInt(h.revision), raftTerm: BigInt(h.raftTerm) };
+}
+
+export function fromRange(r: mvcc.RangeResponse): pb.RangeResponseInit {
+  return { header: fromHeader(r.header), kvs: r.kvs.map(fromKv), more: r.more, count: BigInt(r.count) };
+}
+
+export function fromPut(r: mvcc.PutResponse): pb.PutResponseInit {
+  return r.prevKv === undefined ? { header: fromHeader(r.header) } : { header: fromHeader(r.header), prevKv: fromKv(r.prevKv) };
+}
+
+export function fromDelete(r: mvcc.DeleteRangeResponse): pb.DeleteRangeResponseInit {
+  return { header: fromHeader(r.header), deleted: BigInt(r.deleted), prevKvs: r.prevKvs.map(fromKv) };
+}
+
+function fromResponseOp(op: mvcc.ResponseOp): pb.ResponseOpInit {
+  if ('responseRange' in op) return { response: { case: 'responseRange', value: fromRange(op.responseRange) } };
+  if ('responsePut' in op) return { response: { case: 'responsePut', value: fromPut(op.responsePut) } };
+  if ('responseDeleteRange' in op) return { response: { case: 'responseDeleteRange', value: fromDelete(op.responseDeleteRange) } };
+  return { response: { case: 'responseTxn', value: fromTxn(op.responseTxn) } };
+}
+
+export function fromTxn(r: mvcc.TxnResponse): pb.TxnResponseInit {
+  return { header: fromHeader(r.header), succeeded: r.succeeded, responses: r.responses.map(fromResponseOp) };
+}
+
+function fromMember(m: MemberInfo): pb.MemberInit {
+  return { ID: m.id, name: m.name, peerURLs: [...m.peerUrls], clientURLs: [...m.clientUrls], isLearner: m.isLearner };
+}
+
+/** The EtcdServices the gRPC server exposes, backed by the API objects. */
+export function bindServices(apis: BoundApis): EtcdServices {
+  const { kv, maintenance } = apis;
+  const header = (): pb.ResponseHeaderInit => {
+    const s = maintenance.status();
+    const self = maintenance.memberList()[0];
+    return { revision: BigInt(s.revision), raftTerm: BigInt(s.raftTerm), memberId: self?.id ?? 0n };
+  };
+  const services: EtcdServices = {
+    ...unimplementedServices(),
+    range: (r) => call(async () => fromRange(await kv.range(toRangeRequest(r)))),
+    put: (r) => call(async () => fromPut(await kv.put(toPutRequest(r)))),
+    deleteRange: (r) => call(async () => fromDelete(await kv.deleteRange(toDeleteRequest(r)))),
+    txn: (r) => call(async () => fromTxn(await kv.txn(toTxnRequest(r)))),
+    compact: (r) => call(async () => ({ header: fromHeader((await kv.compact({ revision: num(r.revision), physical: r.physical })).header) })),
+    status: () =>
+      call(() => {
+        const s = maintenance.status();
+        return {
+          header: header(),
+          version: s.version,
+          dbSize: BigInt(s.dbSizeBytes),
+          dbSizeInUse: BigInt(s.dbSizeInUseBytes),
+          leader: s.leader,
+          raftIndex: BigInt(s.raftIndex),
+          raftTerm: BigInt(s.raftTerm),
+          raftAppliedIndex: BigInt(s.raftAppliedIndex),
+          errors: [...s.errors],
+          isLearner: s.isLearner,
+        };
+      }),
+    memberList: () => call(() => ({ header: header(), members: maintenance.memberList().map(fromMember) })),
+    hash: () => call(() => ({ header: header(), hash: maintenance.hash().hash })),
+    hashKV: (r) =>
+      call(() => {
+        const h = maintenance.hashKV(num(r.revision));
+        return { header: header(), hash: h.hash, compactRevision: BigInt(h.compactRevision) };
+      }),
+    defragment: () => call(() => ({ header: header() })),
+  };
+  return services;
+}
