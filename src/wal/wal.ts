@@ -125,10 +125,13 @@ export class Wal {
       rollingCrc: scan.rollingCrc,
       lastIndex: last ? last.index : fromSnapshot.index,
       lastTerm: last ? last.term : fromSnapshot.term,
-      hardState,
+      hardState: scan.hardState,
       marker,
     };
     const wal = new Wal(disk, dir, scan.metadata, segmentSizeOption(options), state);
+    // A lifted hard state is made durable at once: what open reports is what is on disk, so
+    // a later crash cannot take the node's term back (the entry that justified it may go).
+    if (hardState !== scan.hardState) wal.save(hardState, [], true);
     return {
       wal,
       metadata: scan.metadata,

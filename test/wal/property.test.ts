@@ -28,7 +28,8 @@ type Op =
   | { kind: 'crash'; keepFraction: number }
   | { kind: 'restart' }
   | { kind: 'snapshot' }
-  | { kind: 'install'; ahead: number; termBump: boolean; sync: boolean };
+  | { kind: 'install'; ahead: number; termBump: boolean; sync: boolean }
+  | { kind: 'crashDuring'; afterCalls: number };
 
 type ModelRecord =
   | { kind: 'entry'; entry: Entry }
@@ -88,6 +89,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       sync: fc.boolean(),
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('crashDuring' as const), afterCalls: fc.integer({ min: 1, max: 8 }) }),
+  },
 );
 
 const SEGMENT_BYTES = 2048;
@@ -99,20 +104,101 @@ interface Crashable {
   dispose(): void;
 }
 
+/** Thrown by CountdownDisk: the process dies in the middle of a WAL call. */
+class SimulatedCrash extends Error {}
+
+/** Passes calls through until its budget of mutating calls runs out, then "crashes". */
+class CountdownDisk implements Disk {
+  budget: number | undefined;
+  constructor(public inner: Disk) {}
+  private spend(): void {
+    if (this.budget === undefined) return;
+    this.budget--;
+    if (this.budget <= 0) {
+      this.budget = undefined;
+      throw new SimulatedCrash();
+    }
+  }
+  mkdirp(dir: string): void {
+    this.spend();
+    this.inner.mkdirp(dir);
+  }
+  list(dir: string): string[] {
+    return this.inner.list(dir);
+  }
+  exists(path: string): boolean {
+    return this.inner.exists(path);
+  }
+  size(path: string): number {
+    return this.inner.size(path);
+  }
+  read(path: string): Uint8Array {
+    return this.inner.read(path);
+  }
+  append(path: string, data: Uint8Array): void {
+    this.spend();
+    this.inner.append(path, data);
+  }
+  writeFile(path: string, data: Uint8Array): void {
+    this.spend();
+    this.inner.writeFile(path, data);
+  }
+  truncate(path: string, size: number): void {
+    this.spend();
+    this.inner.truncate(path, size);
+  }
+  rename(from: string, to: string): void {
+    this.spend();
+    this.inner.rename(from, to);
+  }
+  remove(path: string): void {
+    this.spend();
+    this.inner.remove(path);
+  }
+  sync(path: string): void {
+    this.spend();
+    this.inner.sync(path);
+  }
+  syncDir(dir: string): void {
+    this.spend();
+    this.inner.syncDir(dir);
+  }
+}
+
+const OPTIONS = { segmentSizeBytes: SEGMENT_BYTES };
+
 class Harness {
-  disk: Disk;
+  readonly disk: CountdownDisk;
   wal: Wal;
   records: ModelRecord[] = [];
   syncedCount = 0;
 
   constructor(readonly target: Crashable) {
-    this.disk = target.disk;
-    this.wal = Wal.create(this.disk, WAL_DIR, META, { segmentSizeBytes: SEGMENT_BYTES });
+    this.disk = new CountdownDisk(target.disk);
+    this.wal = Wal.create(this.disk, WAL_DIR, META, OPTIONS);
   }
 
   crash(keepFraction: number): void {
-    this.disk = this.target.crash(keepFraction);
+    this.disk.budget = undefined;
+    this.disk.inner = this.target.crash(keepFraction);
     this.reopen();
+  }
+
+  /**
+   * Runs a WAL call whose records may reach the disk. The records join the model first: if
+   * the process dies midway they may or may not have landed, which reopen() decides.
+   */
+  private attempt(records: readonly ModelRecord[], call: () => void, syncs: boolean): boolean {
+    this.records.push(...records);
+    try {
+      call();
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) throw error;
+      this.crash(0);
+      return false;
+    }
+    if (syncs) this.syncedCount = this.records.length;
+    return true;
   }
 
   save(op: Extract<Op, { kind: 'save' }>): void {
@@ -129,21 +215,20 @@ class Harness {
       const commit = Math.max(now.hardState.commit, Math.min(now.hardState.commit + op.commitAdvance, newLast));
       hardState = { term, commit, vote: (term % 3 === 0 ? '' : `n${term}`) as HardState['vote'] };
     }
-    this.wal.save(hardState, newEntries, op.sync);
-    for (const e of newEntries) this.records.push({ kind: 'entry', entry: e });
-    if (hardState) this.records.push({ kind: 'hardState', hardState });
-    if (op.sync) this.syncedCount = this.records.length;
+    const records: ModelRecord[] = newEntries.map((e) => ({ kind: 'entry', entry: e }));
+    if (hardState) records.push({ kind: 'hardState', hardState });
+    this.attempt(records, () => this.wal.save(hardState, newEntries, op.sync), op.sync);
   }
 
+  /** A snapshot of the node's own state at its commit index, then release of old segments. */
   snapshot(): void {
     const now = replay(this.records, this.records.length);
     const index = now.hardState.commit;
     if (index <= now.marker.index) return;
     const marker = { index, term: (now.log[index - 1] as Entry).term };
-    this.wal.saveSnapshotMarker(marker);
-    this.records.push({ kind: 'marker', marker, replacesLog: false });
-    this.syncedCount = this.records.length;
-    this.wal.releaseTo(index);
+    const record: ModelRecord = { kind: 'marker', marker, replacesLog: false };
+    if (!this.attempt([record], () => this.wal.saveSnapshotMarker(marker), true)) return;
+    this.attempt([], () => this.wal.releaseTo(index), false);
   }
 
   /** A snapshot from the leader, then the hard state of the same Ready (maybe not synced). */
@@ -157,37 +242,47 @@ class Harness {
     else if (index <= now.hardState.commit) snapTerm = (now.log[index - 1] as Entry).term;
     term = Math.max(term, snapTerm);
     const marker = { index, term: snapTerm };
-    this.wal.saveSnapshotMarker(marker, { replacesLog: true });
-    this.records.push({ kind: 'marker', marker, replacesLog: true });
-    this.syncedCount = this.records.length;
+    const record: ModelRecord = { kind: 'marker', marker, replacesLog: true };
+    if (!this.attempt([record], () => this.wal.saveSnapshotMarker(marker, { replacesLog: true }), true)) {
+      return;
+    }
     const vote = (term === now.hardState.term ? now.hardState.vote : '') as HardState['vote'];
     const hardState = { term, vote, commit: index };
-    this.wal.save(hardState, [], op.sync);
-    this.records.push({ kind: 'hardState', hardState });
-    if (op.sync) this.syncedCount = this.records.length;
+    this.attempt([{ kind: 'hardState', hardState }], () => this.wal.save(hardState, [], op.sync), op.sync);
+  }
+
+  restart(): void {
+    if (this.attempt([], () => this.wal.close(), false)) this.reopen();
+  }
+
+  crashAfter(calls: number): void {
+    this.disk.budget = calls;
+  }
+
+  /** The newest snapshot the model wrote that the WAL vouches for, as a server would pick. */
+  private restorePoint(): WalSnapshotMarker {
+    const durable = Wal.snapshotMarkers(this.disk, WAL_DIR);
+    let best: WalSnapshotMarker = { index: 0, term: 0 };
+    for (const r of this.records) {
+      if (r.kind !== 'marker') continue;
+      if (durable.some((m) => m.index === r.marker.index && m.term === r.marker.term)) best = r.marker;
+    }
+    return best;
   }
 
   /** Reopens and checks the result against every admissible prefix; adopts the match. */
   reopen(): void {
-    const latest = replay(this.records, this.records.length).marker;
-    const opened = Wal.open(this.disk, WAL_DIR, latest, { segmentSizeBytes: SEGMENT_BYTES });
-    let matched: number | undefined;
-    for (let count = this.records.length; count >= this.syncedCount && matched === undefined; count--) {
-      const state = replay(this.records, count);
-      if (state.marker.index !== latest.index) continue;
-      // Open lifts a hard state older than the snapshot or the last entry (torn saves).
-      const lastTerm = state.log.length > latest.index ? (state.log[state.log.length - 1] as Entry).term : 0;
-      if (
-        state.hardState.commit < latest.index ||
-        state.hardState.term < Math.max(latest.term, lastTerm)
-      ) {
-        const term = Math.max(state.hardState.term, latest.term, lastTerm);
-        const vote = (term === state.hardState.term ? state.hardState.vote : '') as HardState['vote'];
-        state.hardState = { term, vote, commit: Math.max(state.hardState.commit, latest.index) };
-      }
-      const expected = state.log.slice(latest.index);
-      if (sameState(expected, state.hardState, opened.entries, opened.hardState)) matched = count;
+    let latest: WalSnapshotMarker;
+    let opened: ReturnType<typeof Wal.open>;
+    try {
+      latest = this.restorePoint();
+      opened = Wal.open(this.disk, WAL_DIR, latest, OPTIONS);
+    } catch (error) {
+      if (!(error instanceof SimulatedCrash)) throw error;
+      this.crash(0); // died while repairing: start over
+      return;
     }
+    const matched = this.matchPrefix(latest, opened);
     expect(
       matched,
       `reopen gave ${opened.entries.length} entries (last ${opened.entries.at(-1)?.index}), ` +
@@ -201,6 +296,23 @@ class Harness {
     }
     this.syncedCount = this.records.length;
     this.wal = opened.wal;
+  }
+
+  private matchPrefix(latest: WalSnapshotMarker, opened: ReturnType<typeof Wal.open>): number | undefined {
+    for (let count = this.records.length; count >= this.syncedCount; count--) {
+      const state = replay(this.records, count);
+      if (state.marker.index !== latest.index) continue;
+      // Open lifts a hard state older than the snapshot or the last entry (torn saves).
+      const lastTerm = state.log.length > latest.index ? (state.log[state.log.length - 1] as Entry).term : 0;
+      if (state.hardState.commit < latest.index || state.hardState.term < Math.max(latest.term, lastTerm)) {
+        const term = Math.max(state.hardState.term, latest.term, lastTerm);
+        const vote = (term === state.hardState.term ? state.hardState.vote : '') as HardState['vote'];
+        state.hardState = { term, vote, commit: Math.max(state.hardState.commit, latest.index) };
+      }
+      const expected = state.log.slice(latest.index);
+      if (sameState(expected, state.hardState, opened.entries, opened.hardState)) return count;
+    }
+    return undefined;
   }
 }
 
@@ -253,12 +365,9 @@ function runOps(target: Crashable, ops: readonly Op[]): void {
     if (op.kind === 'save') harness.save(op);
     else if (op.kind === 'snapshot') harness.snapshot();
     else if (op.kind === 'install') harness.install(op);
-    else if (op.kind === 'restart') {
-      harness.wal.close();
-      harness.reopen();
-    } else {
-      harness.crash(op.keepFraction);
-    }
+    else if (op.kind === 'restart') harness.restart();
+    else if (op.kind === 'crashDuring') harness.crashAfter(op.afterCalls);
+    else harness.crash(op.keepFraction);
   }
   harness.crash(0);
   target.dispose();
@@ -273,6 +382,10 @@ beforeEach(() => {
 afterEach(() => cleanup());
 
 const NUM_RUNS = Number(process.env['WAL_PROP_RUNS'] ?? 60);
+/** Replay a failure: WAL_PROP_SEED=<seed> WAL_PROP_PATH=<path> as fast-check printed them. */
+const REPLAY = process.env['WAL_PROP_SEED']
+  ? { seed: Number(process.env['WAL_PROP_SEED']), path: process.env['WAL_PROP_PATH'] ?? '', endOnFailure: true }
+  : {};
 
 describe('Wal crash property', () => {
   it('reopens to a prefix containing every synced record (real files)', () => {
@@ -280,7 +393,7 @@ describe('Wal crash property', () => {
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
         runOps(realDisk(`${root}/run${runNo++}`), ops);
       }),
-      { numRuns: NUM_RUNS },
+      { numRuns: NUM_RUNS, ...REPLAY },
     );
   });
 
@@ -289,7 +402,7 @@ describe('Wal crash property', () => {
       fc.property(fc.array(opArb, { minLength: 1, maxLength: 40 }), fc.nat(), (ops, seed) => {
         runOps(simDisk(seed), ops);
       }),
-      { numRuns: NUM_RUNS * 4 },
+      { numRuns: NUM_RUNS * 4, ...REPLAY },
     );
   });
 });

@@ -79,9 +79,13 @@ describe('Wal round trip', () => {
     // The crash keeps the entry record but tears the hard state record after it.
     disk.crash(() => entryRecordBytes + 5);
     const opened = Wal.open(disk, WAL_DIR, NO_SNAP);
-    expect(disk.size(file as string)).toBe(before + entryRecordBytes);
+    expect(opened.repaired).toMatchObject({ offset: before + entryRecordBytes, droppedBytes: 5 });
     expect(opened.entries.map((e) => e.term)).toEqual([1, 1, 2]);
     expect(opened.hardState).toEqual(hs(2, 1));
+    // The lifted state was written and synced: a crash now does not take the term back.
+    expect(disk.size(file as string)).toBeGreaterThan(before + entryRecordBytes);
+    disk.crash();
+    expect(Wal.open(disk, WAL_DIR, NO_SNAP).hardState).toEqual(hs(2, 1));
     opened.wal.save(undefined, [entry(4, 2)], true);
   });
 
