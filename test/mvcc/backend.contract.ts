@@ -165,6 +165,23 @@ export function backendContract(name: string, h: BackendHarness): void {
       be.close();
     });
 
+    it('store: extra meta (alarms) is durable, in snapshots, and cannot clobber the store\'s own', () => {
+      let be = h.create();
+      const s = MvccStore.open(be);
+      s.beginBatch();
+      s.putMeta(b('alarms'), b('[NOSPACE]'));
+      expect(fromUtf8(s.getMeta(b('alarms')) as Uint8Array)).toBe('[NOSPACE]');
+      s.commitBatch();
+      expect(() => s.putMeta(b('consistent_index'), b('x'))).toThrow(/belongs to the store/);
+      const snap = s.snapshotBytes();
+      be = h.reopen(be);
+      expect(fromUtf8(MvccStore.open(be).getMeta(b('alarms')) as Uint8Array)).toBe('[NOSPACE]');
+      const other = MvccStore.open(h.create());
+      other.restoreFrom(snap);
+      expect(fromUtf8(other.getMeta(b('alarms')) as Uint8Array)).toBe('[NOSPACE]');
+      be.close();
+    });
+
     it('store: snapshot bytes restore an identical store, replacing what was there', () => {
       const src = MvccStore.open(h.create());
       for (let i = 0; i < 20; i++) src.put({ key: b(`k${i % 7}`), value: b(`v${i}`) });
