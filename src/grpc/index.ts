@@ -1,11 +1,20 @@
 /**
  * src/grpc: etcd's v3 API on the wire. The only importer of @grpc/grpc-js.
  * - createGrpcServer(services): the client-facing gRPC server over an EtcdServices.
+ * - createGrpcClient(target): a typed client over the same codecs.
  * - EtcdServices and friends: the transport-free contract (moves to src/api later).
  * - Generated message types and static codecs: encodeX(init) -> Buffer, decodeX(bytes) -> X.
  *   int64/uint64 are bigint, bytes are Uint8Array, enums are numbers (see ./wire.ts).
  */
 export { createGrpcServer, parseListenUrl } from './server.js';
+export { createGrpcClient } from './client.js';
+export type {
+  ClientBidiCall,
+  ClientCallOptions,
+  ClientOptions,
+  ClientServerStreamCall,
+  EtcdGrpcClient,
+} from './client.js';
 export { bindServices } from './adapter.js';
 export type { BoundApis } from './adapter.js';
 export type { GrpcServer, GrpcServerOptions } from './server.js';
