@@ -17,3 +17,5 @@ export { SnapStore, snapFileName, encodeSnapFile, decodeSnapFile } from './snap.
 export type { SnapFile, SnapSkip, SnapLoadResult } from './snap.js';
 export { segmentName, parseSegmentName } from './segment.js';
 export type { SegmentName } from './segment.js';
+export { NodeStorage } from './storage.js';
+export type { NodeStorageOptions, NodeStorageBoot, PersistBatch } from './storage.js';
