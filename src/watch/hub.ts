@@ -51,8 +51,10 @@ export interface WatchHubOptions {
   maxWatchersPerSync?: number;
   maxRevisionsPerSync?: number;
   progressIntervalMs?: number;
-  /** The server's --max-request-bytes; fragments stay under this plus GRPC_OVERHEAD_BYTES. */
+  /** The server's --max-request-bytes; fragments stay under this plus the overhead below. */
   maxRequestBytes?: number;
+  /** Default GRPC_OVERHEAD_BYTES, as etcd. */
+  fragmentOverheadBytes?: number;
 }
 
 interface Stream {
@@ -138,7 +140,7 @@ export class WatchHub {
     this.maxWatchersPerSync = options.maxWatchersPerSync ?? DEFAULT_MAX_WATCHERS_PER_SYNC;
     this.maxRevisionsPerSync = options.maxRevisionsPerSync ?? DEFAULT_MAX_REVISIONS_PER_SYNC;
     this.progressIntervalMs = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
-    this.fragmentLimitBytes = (options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES) + GRPC_OVERHEAD_BYTES;
+    this.fragmentLimitBytes = (options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES) + (options.fragmentOverheadBytes ?? GRPC_OVERHEAD_BYTES);
     assert(this.streamCapacity >= 1, 'streamCapacity must be at least 1');
     assert(this.maxWatchersPerSync >= 1 && this.maxRevisionsPerSync >= 1, 'sync batch limits must be positive');
     assert(this.progressIntervalMs > 0, 'progressIntervalMs must be positive');
