@@ -14,7 +14,7 @@ export class ConfigCache {
     private readonly words: number,
     private readonly maxBytes: number,
   ) {
-    this.capacity = 1 << 12;
+    this.capacity = 1 << 13;
     this.mask = this.capacity - 1;
     this.hashes = new Int32Array(this.capacity);
     this.states = new Int32Array(this.capacity);
@@ -34,7 +34,8 @@ export class ConfigCache {
     }
     this.hashes[i] = h;
     this.states[i] = state;
-    this.arena.set(bits, i * words);
+    const arena = this.arena;
+    for (let w = 0; w < words; w++) arena[i * words + w] = bits[w] as number;
     this.size++;
     if (this.size * 2 > this.capacity) this.grow();
     return true;
@@ -62,7 +63,8 @@ export class ConfigCache {
       while (this.hashes[i] !== 0) i = (i + 1) & this.mask;
       this.hashes[i] = h;
       this.states[i] = states[j] as number;
-      this.arena.set(arena.subarray(j * words, (j + 1) * words), i * words);
+      const to = this.arena;
+      for (let w = 0; w < words; w++) to[i * words + w] = arena[j * words + w] as number;
     }
   }
 }

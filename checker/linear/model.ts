@@ -22,6 +22,8 @@ export interface Model<P> {
    * client errors so); such ops are searched like "info" ones, with no return.
    */
   readonly failMeansUnknown?: boolean;
+  /** True when `p` never changes any state (a read, a failed cas); enables read dominance. */
+  readOnly?(p: P): boolean;
   /** Equal keys for equal prepared ops (same input and recorded result); enables twin pruning. */
   opKey?(p: P): string;
   /** Splits the history into independent parts (per key); absent means one part. */

@@ -55,6 +55,7 @@ export function casRegisterModel(): Model<RegisterOp> {
       return matches ? REJECT : state;
     },
     opKey: (p) => `${p.kind}:${p.a}:${p.b}:${p.result}`,
+    readOnly: (p) => p.kind === READ || (p.kind === CAS && p.result === 0),
     partition: partitionByKey,
     describeOp: (op) => describeRegisterOp(op),
     describeState: (s) => (s === ABSENT ? 'nil' : values.value(s)),

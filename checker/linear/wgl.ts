@@ -2,6 +2,10 @@ import type { Operation } from '../../histories/index.js';
 import { CacheFull, ConfigCache } from './cache.js';
 import { REJECT, type Model } from './model.js';
 
+const NONE = 0;
+const PUSHED = 1;
+const DEAD = 2;
+
 export interface SearchStats {
   /** Linearization steps taken (configurations pushed onto the stack). */
   steps: number;
@@ -112,6 +116,11 @@ export class WglSearch<P> {
   private cache: ConfigCache | null;
   private readonly stackEntry: number[] = [];
   private readonly stackState: number[] = [];
+  /** 1 for a step forced by read dominance: it has no alternatives to try. */
+  private readonly stackForced: number[] = [];
+  private readonly readOnly: Uint8Array;
+  /** True on reaching a configuration, until its forced read (if any) is handled. */
+  private fresh = true;
   private readonly stats: SearchStats = { steps: 0, cacheSize: 0, maxDepth: 0 };
   private longest: number[] = [];
   private longestState: number;
@@ -135,6 +144,7 @@ export class WglSearch<P> {
     this.bits = new Uint32Array(Math.max(1, (ops.length + 31) >>> 5));
     this.twin = twinsOf(model, prepared, ops);
     this.finite = Uint8Array.from(ops, (op) => (op.returnIndex === Infinity ? 0 : 1));
+    this.readOnly = Uint8Array.from(prepared, (p) => (model.readOnly?.(p) === true ? 1 : 0));
     this.finiteLeft = this.finite.reduce((a, b) => a + b, 0);
     this.cache = new ConfigCache(this.bits.length, maxCacheBytes);
     this.state = model.init();
@@ -180,61 +190,108 @@ export class WglSearch<P> {
 
   private loop(budget: number): boolean {
     const { opOf, isCall, next, head } = this.e;
-    const { bits, zob, twin, model, prepared, stackEntry, stackState } = this;
-    const cache = this.cache as ConfigCache;
-    let { entry, state, zhash } = this;
+    const { readOnly, model, prepared } = this;
     for (let it = 0; it < budget; it++) {
       if (this.finiteLeft === 0) {
         this.finish('ok');
         return true;
       }
-      if (isCall[entry] === 1) {
-        const op = opOf[entry] as number;
-        const t = twin[op] as number;
-        if (t !== -1 && ((bits[t >>> 5] as number) & (1 << (t & 31))) === 0) {
-          entry = next[entry] as number;
-          continue;
-        }
-        const newState = model.step(state, prepared[op] as P);
-        if (newState !== REJECT) {
-          const w = op >>> 5;
-          const bit = 1 << (op & 31);
-          bits[w] = (bits[w] as number) | bit;
-          const h = zhash ^ (zob[op] as number);
-          if (cache.add(h ^ Math.imul(newState + 1, 0x9e3779b1), bits, newState)) {
-            stackEntry.push(entry);
-            stackState.push(state);
-            state = newState;
-            zhash = h;
-            this.lift(entry);
-            this.finiteLeft -= this.finite[op] as number;
-            this.stats.steps++;
-            if (stackEntry.length > this.longest.length) this.recordLongest(state);
-            entry = next[head] as number;
-            continue;
-          }
-          bits[w] = (bits[w] as number) & ~bit;
-        }
-        entry = next[entry] as number;
+      if (this.fresh) {
+        // A configuration reached for the first time: a read it can take is taken alone.
+        this.fresh = false;
+        const forced = this.forceRead();
+        if (forced === PUSHED) this.fresh = true;
+        else if (forced === DEAD && !this.backtrack()) return this.failed();
+        else if (forced === NONE) this.entry = next[head] as number;
         continue;
       }
-      if (stackEntry.length === 0) {
-        this.finish('fail');
-        return true;
+      const entry = this.entry;
+      if (isCall[entry] === 1) {
+        const op = opOf[entry] as number;
+        // Reads were all tried by forceRead in this very state, and rejected.
+        if (readOnly[op] === 1 || this.blocked(op)) {
+          this.entry = next[entry] as number;
+          continue;
+        }
+        const newState = model.step(this.state, prepared[op] as P);
+        if (newState !== REJECT && this.push(entry, op, newState, 0)) this.fresh = true;
+        else this.entry = next[entry] as number;
+        continue;
       }
-      const top = stackEntry.pop() as number;
-      state = stackState.pop() as number;
+      if (!this.backtrack()) return this.failed();
+    }
+    return false;
+  }
+
+  private failed(): true {
+    this.finish('fail');
+    return true;
+  }
+
+  /** An unknown-outcome op waits for its identical earlier twin (see twinsOf). */
+  private blocked(op: number): boolean {
+    const t = this.twin[op] as number;
+    return t !== -1 && ((this.bits[t >>> 5] as number) & (1 << (t & 31))) === 0;
+  }
+
+  /**
+   * Reads dominate: if a read-only op can be linearized now, some linearization (if any exists)
+   * takes it now, since it changes no state and every op that had to precede it already has.
+   * So it is taken alone, and when its subtree fails this configuration fails too.
+   */
+  private forceRead(): number {
+    const { opOf, isCall, next, head } = this.e;
+    for (let e = next[head] as number; e !== -1 && isCall[e] === 1; e = next[e] as number) {
+      const op = opOf[e] as number;
+      if (this.readOnly[op] !== 1 || this.blocked(op)) continue;
+      const newState = this.model.step(this.state, this.prepared[op] as P);
+      if (newState === REJECT) continue;
+      return this.push(e, op, newState, 1) ? PUSHED : DEAD;
+    }
+    return NONE;
+  }
+
+  /** Linearizes `op` next unless the resulting configuration was already explored. */
+  private push(entry: number, op: number, newState: number, forced: number): boolean {
+    const bits = this.bits;
+    const w = op >>> 5;
+    const bit = 1 << (op & 31);
+    bits[w] = (bits[w] as number) | bit;
+    const h = this.zhash ^ (this.zob[op] as number);
+    if (!(this.cache as ConfigCache).add(h ^ Math.imul(newState + 1, 0x9e3779b1), bits, newState)) {
+      bits[w] = (bits[w] as number) & ~bit;
+      return false;
+    }
+    this.stackEntry.push(entry);
+    this.stackState.push(this.state);
+    this.stackForced.push(forced);
+    this.state = newState;
+    this.zhash = h;
+    this.lift(entry);
+    this.finiteLeft -= this.finite[op] as number;
+    this.stats.steps++;
+    if (this.stackEntry.length > this.longest.length) this.recordLongest(newState);
+    return true;
+  }
+
+  /** Undoes steps up to the last one that has alternatives left; false when none has. */
+  private backtrack(): boolean {
+    const { opOf, next } = this.e;
+    for (;;) {
+      const top = this.stackEntry.pop();
+      if (top === undefined) return false;
+      this.state = this.stackState.pop() as number;
+      const forced = this.stackForced.pop();
       const op = opOf[top] as number;
-      bits[op >>> 5] = (bits[op >>> 5] as number) & ~(1 << (op & 31));
-      zhash ^= zob[op] as number;
+      this.bits[op >>> 5] = (this.bits[op >>> 5] as number) & ~(1 << (op & 31));
+      this.zhash ^= this.zob[op] as number;
       this.unlift(top);
       this.finiteLeft += this.finite[op] as number;
-      entry = next[top] as number;
+      if (forced === 0) {
+        this.entry = next[top] as number;
+        return true;
+      }
     }
-    this.entry = entry;
-    this.state = state;
-    this.zhash = zhash;
-    return false;
   }
 
   private recordLongest(state: number): void {
