@@ -1,8 +1,6 @@
 import { assert, fromUtf8, nodeId, utf8 } from '../util/index.js';
 import type { NodeId } from '../util/index.js';
 import type {
-  ConfChange,
-  ConfChangeType,
   ConfState,
   Entry,
   EntryType,
@@ -152,12 +150,6 @@ export class ByteReader {
 }
 
 const ENTRY_TYPES: readonly EntryType[] = ['normal', 'confChange'];
-const CONF_CHANGE_TYPES: readonly ConfChangeType[] = [
-  'addNode',
-  'addLearner',
-  'removeNode',
-  'promoteLearner',
-];
 
 function enumCode<T>(values: readonly T[], value: T, what: string): number {
   const code = values.indexOf(value);
@@ -212,23 +204,6 @@ export function decodeHardState(bytes: Uint8Array): HardState {
   const vote = nodeIdOrNone(r.string());
   r.end('hardState');
   return { term, vote, commit };
-}
-
-/** type u8, nodeId string, context (the rest). */
-export function encodeConfChange(cc: ConfChange): Uint8Array {
-  const w = new ByteWriter(cc.context.length + 32);
-  w.u8(enumCode(CONF_CHANGE_TYPES, cc.type, 'conf change type'));
-  w.string(cc.nodeId);
-  w.raw(cc.context);
-  return w.finish();
-}
-
-export function decodeConfChange(bytes: Uint8Array): ConfChange {
-  const r = new ByteReader(bytes);
-  const type = enumValue(CONF_CHANGE_TYPES, r.u8(), 'conf change type');
-  const id = r.string();
-  if (id === '') throw new CodecError('conf change without node id');
-  return { type, nodeId: nodeId(id), context: r.rest() };
 }
 
 function writeIds(w: ByteWriter, ids: readonly NodeId[]): void {

@@ -7,12 +7,13 @@ export {
   decodeEntry,
   encodeHardState,
   decodeHardState,
-  encodeConfChange,
-  decodeConfChange,
   encodeSnapshot,
   decodeSnapshot,
 } from './codec.js';
 export type { WalMetadata, WalSnapshotMarker } from './codec.js';
+// One byte format for conf changes: Raft encodes them itself (it sits below the WAL), and the
+// WAL stores entry data opaquely, so the WAL's public codec is Raft's.
+export { encodeConfChange, decodeConfChange } from '../raft/index.js';
 export { SnapStore, snapFileName, encodeSnapFile, decodeSnapFile } from './snap.js';
 export type { SnapFile, SnapSkip, SnapLoadResult } from './snap.js';
 export { segmentName, parseSegmentName } from './segment.js';
