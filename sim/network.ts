@@ -19,7 +19,8 @@
  *   died with it); what it sent before dying still arrives (the kernel had it). A restarted node
  *   gets a fresh transport; the old one's sends are dropped, so a dropped node cannot speak.
  * - paused: messages to it are held (its socket buffers still fill) and delivered, in arrival
- *   order, on resume().
+ *   order, on resume(). Its own sends are accepted: a Promise chain that was mid-flight when the
+ *   pause event ran may still send, as if just before the pause.
  *
  * All draws come from the SeededRand given to the constructor, which should be a fork of its own
  * ('net'), so the network's randomness never reshuffles other components.
