@@ -40,3 +40,6 @@ export * from './generated/authpb.js';
 export * from './generated/etcdserverpb.js';
 export * from './generated/v3lockpb.js';
 export * from './generated/v3electionpb.js';
+export { PeerTransport, peerRequest } from './peer-transport.js';
+export type { PeerTransportOptions, PeerStats, JsonRoute } from './peer-transport.js';
+export { PeerCodecError, encodeBatch, decodeBatch, checkMessage, FrameParser, frame } from './peer-codec.js';

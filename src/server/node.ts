@@ -106,6 +106,7 @@ export class ServerNode<R> {
       maxSizePerMsgBytes: config.maxSizePerMsgBytes,
       applied: machine.appliedIndex(),
     });
+    this.replayAppliedConfChanges(opened.snapshotIndex, machine.appliedIndex());
     const initial = this.storage.initialState().hardState;
     this.term = initial.term;
     this.commit = initial.commit;
@@ -146,6 +147,21 @@ export class ServerNode<R> {
     storage.append(opened.entries);
     storage.setHardState(opened.hardState);
     return { storage, wal: opened.wal, snapshotIndex: snapshot?.meta.index ?? 0, confState };
+  }
+
+  /**
+   * Raft starts from the snapshot's configuration and is told that everything up to `applied`
+   * is applied, so it never re-delivers the confChange entries in (snapshot, applied]. A
+   * durable state machine (LMDB) is usually ahead of the last snapshot: replay those changes
+   * into Raft's configuration here, as etcd does for entries at or below its consistent index.
+   */
+  private replayAppliedConfChanges(snapshotIndex: number, applied: number): void {
+    const last = Math.min(applied, this.storage.lastIndex());
+    if (last <= snapshotIndex) return;
+    for (const entry of this.storage.entries(snapshotIndex + 1, last + 1)) {
+      if (entry.type !== 'confChange') continue;
+      this.confState = this.raft.applyConfChange(decodeConfChange(entry.data));
+    }
   }
 
   private walOptions(): { segmentSizeBytes?: number } {
@@ -315,8 +331,10 @@ export class ServerNode<R> {
     if (entry.index <= applied) return; // already in the state machine (replay after restart)
     assert(entry.index === applied + 1, () => `apply gap: entry ${entry.index} after applied ${applied}`);
     if (entry.type === 'confChange') {
-      this.confState = this.raft.applyConfChange(decodeConfChange(entry.data));
-      this.machine.applyEmpty(entry.index, entry.term);
+      const change = decodeConfChange(entry.data);
+      this.confState = this.raft.applyConfChange(change);
+      if (this.machine.applyConfChange) this.machine.applyConfChange(entry.index, entry.term, change, this.confState);
+      else this.machine.applyEmpty(entry.index, entry.term);
       return;
     }
     if (entry.data.length === 0) {

@@ -1,4 +1,4 @@
-import type { Entry } from '../raft/types.js';
+import type { ConfChange, ConfState, Entry } from '../raft/types.js';
 
 /**
  * What the node loop applies committed entries to. The real server's applier (mvcc, leases,
@@ -12,6 +12,12 @@ export interface StateMachine<R> {
   apply(index: number, term: number, payload: Uint8Array): R;
   /** Records that an entry without a client payload (no-op, conf change) was applied. */
   applyEmpty(index: number, term: number): void;
+  /**
+   * Optional: applies a committed confChange entry (the membership record lives in the state
+   * machine, so it is persisted and carried in snapshots). `confState` is Raft's configuration
+   * after the change. Without it the node loop calls applyEmpty for conf changes.
+   */
+  applyConfChange?(index: number, term: number, change: ConfChange, confState: ConfState): void;
   /** Whole state at appliedIndex(), for a Raft snapshot. */
   snapshot(): Uint8Array;
   /** Replaces the whole state with a snapshot taken at `index`. */
@@ -20,4 +26,4 @@ export interface StateMachine<R> {
   flush(): void;
 }
 
-export type { Entry };
+export type { ConfChange, ConfState, Entry };
