@@ -12,6 +12,9 @@
  * here, and the recorded file keeps the exact body sent.
  *
  * Usage: npm run golden:record [-- <sequence-name>...]
+ *        npm run golden:record -- --tsetcd <out-dir> [<sequence-name>...]
+ * The second form runs the same sequences against tsetcd (src/cli/tsetcd.ts) instead of etcd,
+ * gateway steps skipped, into <out-dir>; ci/golden/compare.ts then diffs it with the goldens.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -69,10 +72,33 @@ function sleepMs(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+interface Target {
+  name: 'etcd' | 'tsetcd';
+  outDir: string;
+}
+let target: Target = { name: 'etcd', outDir: join(HERE, 'recorded') };
+
+function serverCommand(): [string, string[]] {
+  if (target.name === 'etcd') return ['etcd', ['--log-level', 'error', '--logger', 'zap']];
+  return [join(HERE, '../../node_modules/.bin/tsx'), [join(HERE, '../../src/cli/tsetcd.ts')]];
+}
+
+async function waitReady(child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    if (child.exitCode !== null) throw new Error(`${target.name} exited with ${child.exitCode}`);
+    const probe = runCtl({ ctl: ['get', 'golden-probe'] });
+    if (probe['exitCode'] === 0) return;
+    await sleepMs(100);
+  }
+  throw new Error(`${target.name} did not become ready`);
+}
+
 async function startEtcd(dataDir: string): Promise<ChildProcess> {
+  const [cmd, pre] = serverCommand();
   const child = spawn(
-    'etcd',
+    cmd,
     [
+      ...pre,
       '--name', 'golden',
       '--data-dir', dataDir,
       '--listen-client-urls', `http://${ENDPOINT}`,
@@ -80,22 +106,21 @@ async function startEtcd(dataDir: string): Promise<ChildProcess> {
       '--listen-peer-urls', `http://127.0.0.1:${PEER_PORT}`,
       '--initial-advertise-peer-urls', `http://127.0.0.1:${PEER_PORT}`,
       '--initial-cluster', `golden=http://127.0.0.1:${PEER_PORT}`,
-      '--log-level', 'error',
-      '--logger', 'zap',
     ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
+    // Own process group: tsx runs the server in a child process, and both must die together.
+    { stdio: ['ignore', 'ignore', 'ignore'], detached: true },
   );
-  for (let i = 0; i < 100; i++) {
-    try {
-      const r = await fetch(`http://${ENDPOINT}/health`);
-      if (r.ok && ((await r.json()) as { health?: string }).health === 'true') return child;
-    } catch {
-      // not up yet
-    }
-    await sleepMs(100);
+  try {
+    await waitReady(child);
+  } catch (e) {
+    killServer(child);
+    throw e;
   }
-  child.kill('SIGKILL');
-  throw new Error('etcd did not become healthy');
+  return child;
+}
+
+function killServer(child: ChildProcess): void {
+  if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
 }
 
 function runCtl(step: Step): Record<string, unknown> {
@@ -145,6 +170,8 @@ async function recordSequence(seq: Sequence, etcdVersion: string): Promise<void>
         const out = runCtl(step);
         if (step.ctl?.[0] === 'lease' && step.ctl[1] === 'grant') leases.push(grantedLeaseHex(String(out['stdout'])) ?? 'none');
         steps.push({ ctl: step.ctl, ...(step.stdin !== undefined ? { stdin: step.stdin } : {}), ...out });
+      } else if (target.name !== 'etcd') {
+        steps.push({ gw: raw.gw, skipped: 'gateway steps run against etcd only' });
       } else {
         const withLeases = JSON.parse(substituteLeases(JSON.stringify(raw.body ?? {}), leases)) as unknown;
         const body = encodeBody(expandPuts(withLeases)) as Record<string, unknown>;
@@ -152,18 +179,26 @@ async function recordSequence(seq: Sequence, etcdVersion: string): Promise<void>
       }
     }
   } finally {
-    etcd.kill('SIGKILL');
-    await new Promise((resolve) => etcd.once('exit', resolve));
+    const exited = new Promise((resolve) => etcd.once('exit', resolve));
+    killServer(etcd);
+    await exited;
+    await sleepMs(200); // let the group's other members release the ports
     rmSync(dataDir, { recursive: true, force: true });
   }
   const out = { name: seq.name, ...(seq.note !== undefined ? { note: seq.note } : {}), etcdVersion, steps };
-  writeFileSync(join(HERE, 'recorded', `${seq.name}.json`), JSON.stringify(out, null, 2) + '\n');
+  writeFileSync(join(target.outDir, `${seq.name}.json`), JSON.stringify(out, null, 2) + '\n');
 }
 
 async function main(): Promise<void> {
-  const only = new Set(process.argv.slice(2));
-  const etcdVersion = execFileSync('etcd', ['--version']).toString().split('\n')[0] ?? 'unknown';
-  mkdirSync(join(HERE, 'recorded'), { recursive: true });
+  const args = process.argv.slice(2);
+  const t = args.indexOf('--tsetcd');
+  if (t >= 0) {
+    target = { name: 'tsetcd', outDir: args[t + 1] ?? '/tmp/golden-tsetcd' };
+    args.splice(t, 2);
+  }
+  const only = new Set(args);
+  const etcdVersion = target.name === 'etcd' ? (execFileSync('etcd', ['--version']).toString().split('\n')[0] ?? 'unknown') : 'tsetcd';
+  mkdirSync(target.outDir, { recursive: true });
   for (const file of ['sequences.json', 'heldout.json']) {
     const seqs = (JSON.parse(readFileSync(join(HERE, file), 'utf8')) as { sequences: Sequence[] }).sequences;
     for (const seq of seqs) {
