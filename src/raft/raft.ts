@@ -2,7 +2,7 @@ import { assert, bytesEqual, NO_NODE, utf8 } from '../util/index.js';
 import type { NodeId } from '../util/index.js';
 import type { Logger, Rand } from '../env/index.js';
 import { silentLogger } from '../env/index.js';
-import { encodeConfChange } from './confchange.js';
+import { decodeConfChange, encodeConfChange } from './confchange.js';
 import { RaftLog } from './log.js';
 import { Progress, ProgressTracker } from './progress.js';
 import type { ProgressState } from './progress.js';
@@ -37,7 +37,11 @@ export interface RaftConfig {
   readonly maxInflightMsgs: number;
   /** Entry bytes per append message (at least one entry is always sent). */
   readonly maxSizePerMsgBytes: number;
-  /** Last index the state machine applied before a restart; entries after it are re-delivered. */
+  /**
+   * Last index the state machine applied before a restart. Committed entries after it are
+   * delivered again; conf changes up to it are replayed into the configuration by Raft itself
+   * (read the result with status().config).
+   */
   readonly applied?: number;
 }
 
@@ -161,6 +165,7 @@ export class RaftNode {
     this.setConf(confState);
     if (!isEmptyHardState(hardState)) this.loadState(hardState);
     if (config.applied !== undefined && config.applied > 0) this.restoreApplied(config.applied);
+    this.replayAppliedConfChanges();
     this.becomeFollower(this.term, NO_NODE);
     this.prevHardState = hardState;
     this.prevSoftState = this.softState();
@@ -180,6 +185,20 @@ export class RaftNode {
       this.log.commitTo(applied);
     }
     if (applied > this.log.applied) this.log.appliedTo(applied);
+  }
+
+  /**
+   * The configuration on disk is the snapshot's; conf changes after it that the state machine
+   * already applied will not be delivered again, so they are replayed here from the log.
+   */
+  private replayAppliedConfChanges(): void {
+    const lo = this.log.firstIndex();
+    const hi = this.log.applied;
+    if (hi < lo) return;
+    assert(this.role === 'follower' && this.lead === NO_NODE, 'conf replay only during construction');
+    for (const e of this.log.slice(lo, hi + 1)) {
+      if (e.type === 'confChange') this.applyConfChange(decodeConfChange(e.data));
+    }
   }
 
   private loadState(hs: HardState): void {
@@ -406,6 +425,11 @@ export class RaftNode {
         else if (!isLearner) this.addProgress(id, true, true);
         break;
       case 'removeNode':
+        if (isVoter && this.trk.voters.size === 1) {
+          // Nobody could ever commit again; refuse, the same way on every member.
+          this.logger.warn('removing the last voter is not allowed; ignored', { node: id });
+          break;
+        }
         this.trk.voters.delete(id);
         this.trk.learners.delete(id);
         this.trk.progress.delete(id);
@@ -432,18 +456,20 @@ export class RaftNode {
       return;
     }
     if (this.role !== 'leader') return;
-    if (!this.trk.voters.has(this.id)) {
-      this.stepDownRemovedLeader();
-      return;
-    }
     if (this.leadTransferee !== NO_NODE && !this.trk.voters.has(this.leadTransferee)) this.abortLeaderTransfer();
     // A smaller quorum may commit more; new members need their first append.
     if (this.maybeCommit()) this.bcastAppend();
     else for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    if (!this.trk.voters.has(this.id)) this.handOffLeadership();
   }
 
-  /** Our removal was applied: hand over to the most caught-up voter, then stop leading. */
-  private stepDownRemovedLeader(): void {
+  /**
+   * Our removal was applied. We keep leading (refusing proposals) until the most caught-up
+   * voter holds our whole log, then send it timeoutNow and step down. Stepping down earlier
+   * could leave the remaining voters unable to learn that the removal committed: they would
+   * wait for a vote from us that our longer log refuses them.
+   */
+  private handOffLeadership(): void {
     let best: NodeId = NO_NODE;
     let bestMatch = -1;
     for (const id of this.trk.voters) {
@@ -453,9 +479,16 @@ export class RaftNode {
         bestMatch = pr.match;
       }
     }
-    if (best !== NO_NODE && bestMatch === this.log.lastIndex()) this.sendTimeoutNow(best);
-    this.logger.info('leader removed from the configuration; stepping down', { term: this.term, successor: best });
-    this.becomeFollower(this.term, NO_NODE);
+    assert(best !== NO_NODE, 'a configuration without voters');
+    this.logger.info('leader removed from the configuration; handing off', { term: this.term, successor: best });
+    this.leadTransferee = best;
+    this.electionElapsed = 0;
+    if (bestMatch === this.log.lastIndex()) {
+      this.sendTimeoutNow(best);
+      this.becomeFollower(this.term, NO_NODE);
+    } else {
+      this.maybeSendAppend(best, true);
+    }
   }
 
   private promotable(): boolean {
@@ -548,7 +581,11 @@ export class RaftNode {
       this.electionElapsed = 0;
       if (this.checkQuorum) this.leaderCheckQuorum();
       // A transfer that did not finish within an election timeout is abandoned.
-      if (this.role === 'leader' && this.leadTransferee !== NO_NODE) this.abortLeaderTransfer();
+      if (this.role === 'leader' && this.leadTransferee !== NO_NODE) {
+        // A removed leader keeps trying to hand off; anyone else gives the transfer up.
+        if (this.trk.voters.has(this.id)) this.abortLeaderTransfer();
+        else this.handOffLeadership();
+      }
     }
     if (this.role !== 'leader') return;
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
@@ -921,7 +958,10 @@ export class RaftNode {
     while (this.maybeSendAppend(m.from, false)) {
       // Fill the in-flight window.
     }
-    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.sendTimeoutNow(m.from);
+      if (!this.trk.voters.has(this.id)) this.becomeFollower(this.term, NO_NODE);
+    }
   }
 
   private handleHeartbeatResp(m: Message, pr: Progress): void {

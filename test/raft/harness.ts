@@ -98,6 +98,8 @@ export class TestNode {
   /** Crash and restart: everything handed out in a Ready was persisted, the rest is lost. */
   restart(): void {
     this.raft = this.newRaft();
+    // Raft replays the conf changes up to `applied`; the node loop takes the result from it.
+    this.confState = this.raft.status().config;
   }
 
   /** Runs the Ready loop once; returns the messages to send. */

@@ -208,6 +208,23 @@ describe('RaftNode restart with a state machine ahead of the synced commit', () 
     expect(() => newNode({ storage, applied: 4 })).toThrow(/beyond the log/);
   });
 
+  it('replays conf changes between the snapshot and `applied` into the configuration', () => {
+    const storage = new MemoryStorage();
+    storage.bootstrap({ voters: [n1, n2, n3], learners: [] });
+    const cc = (type: ConfChange['type'], id: string): Entry['data'] => encodeConfChange({ type, nodeId: nodeId(id), context: new Uint8Array(0) });
+    storage.append([
+      { index: 1, term: 1, type: 'normal', data: utf8('') },
+      { index: 2, term: 1, type: 'confChange', data: cc('addLearner', '4') },
+      { index: 3, term: 1, type: 'confChange', data: cc('promoteLearner', '4') },
+    ]);
+    storage.setHardState({ term: 1, vote: n1, commit: 3 });
+    const r = newNode({ storage, applied: 2 });
+    expect(r.status().config).toEqual({ voters: [n1, n2, n3], learners: ['4'] });
+    const rd = r.ready();
+    expect(rd.committedEntries.map((e) => e.index)).toEqual([3]); // the loop applies this one
+    expect(r.applyConfChange(decodeConfChange(rd.committedEntries[0]!.data))).toEqual({ voters: [n1, n2, n3, '4'], learners: [] });
+  });
+
   it('takes the commit from the snapshot when the persisted hard state lags it', () => {
     const storage = new MemoryStorage();
     storage.applySnapshot({ meta: { index: 5, term: 2, confState: { voters: [n1, n2, n3], learners: [] } }, data: utf8('s') });
