@@ -268,6 +268,7 @@ export class MvccStore {
     assert(this.currentRev === tw.beginRev, 'store revision moved during a write txn');
     if (tw.changes.length === 0) return tw.beginRev;
     this.currentRev = tw.beginRev + 1;
+    assert(this.currentRev > this.compactMainRev, 'revision at or below the compaction revision');
     tw.changes.forEach((ev, i) => assert(ev.kv.modRevision === this.currentRev, () => `change ${i} has the wrong main revision`));
     for (const l of this.changeListeners) l(this.currentRev, tw.changes);
     return this.currentRev;
@@ -277,7 +278,9 @@ export class MvccStore {
     for (const l of this.leaseListeners) l({ kind, lease, key });
   }
 
+  /** Sub revisions number a txn's changes 0, 1, 2, ... in the order they happen. */
   private nextRev(tw: WriteTxn): Revision {
+    assert(tw.beginRev === this.currentRev, 'write txn outlived its revision');
     return revision(tw.beginRev + 1, tw.changes.length);
   }
 

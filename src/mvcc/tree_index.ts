@@ -140,6 +140,8 @@ export class TreeIndex {
     this.bulk = false;
     this.rebuildOrder([...this.byKey.keys()].sort());
     assert(this.sorted.length === this.byKey.size, 'tree index order and map disagree');
+    // A freshly loaded index is checked in full: a corrupt backend must stop the node here.
+    for (const ki of this.entries) ki.checkWellFormed();
   }
 
   private rebuildOrder(sortedKeys: string[]): void {
