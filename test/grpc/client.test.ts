@@ -4,6 +4,9 @@ import type { EtcdGrpcClient, GrpcServer, GrpcStatusError } from '../../src/grpc
 import { fromUtf8, utf8 } from '../../src/util/index.js';
 import { MEMBER_ID, MemKv, memKvServices } from './memkv.js';
 
+/** Generous: CI shares two cores with other suites, and these tests spawn processes or loop. */
+const SLOW_MACHINE_TIMEOUT_MS = 60_000;
+
 let server: GrpcServer;
 let client: EtcdGrpcClient;
 let kv: MemKv;
@@ -33,7 +36,7 @@ async function failure(promise: Promise<unknown>): Promise<GrpcStatusError> {
   throw new Error('expected a failure');
 }
 
-describe('createGrpcClient', () => {
+describe('createGrpcClient', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('makes typed unary calls', async () => {
     const put = await client.unary('put', { key: utf8('c/1'), value: utf8('one') });
     expect(put.header?.revision).toBe(kv.revision);

@@ -11,6 +11,9 @@ import type { FieldSchema, MessageSchema, TxnRequestInit } from '../../src/grpc/
 import { utf8 } from '../../src/util/index.js';
 import { toHexString } from './helpers.js';
 
+/** Generous: CI shares two cores with other suites, and these tests spawn processes or loop. */
+const SLOW_MACHINE_TIMEOUT_MS = 60_000;
+
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
 describe('known encodings', () => {
@@ -187,7 +190,7 @@ function messageArb(schema: MessageSchema, depth: number): fc.Arbitrary<Record<s
   return fc.record(parts) as fc.Arbitrary<Record<string, unknown>>;
 }
 
-describe('every generated message round-trips', () => {
+describe('every generated message round-trips', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   const schemas = Object.values(MESSAGES);
 
   it('covers all messages of the five packages', () => {
@@ -211,7 +214,7 @@ describe('every generated message round-trips', () => {
   }
 });
 
-describe('decoders never throw anything but ProtoDecodeError', () => {
+describe('decoders never throw anything but ProtoDecodeError', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   const schemas = Object.values(MESSAGES);
 
   it('on random bytes', () => {

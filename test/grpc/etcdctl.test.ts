@@ -11,6 +11,9 @@ import { createGrpcServer } from '../../src/grpc/index.js';
 import type { GrpcServer } from '../../src/grpc/index.js';
 import { CLUSTER_ID, MEMBER_ID, MemKv, memKvServices, snapshotData } from './memkv.js';
 
+/** Generous: CI shares two cores with other suites, and these tests spawn processes or loop. */
+const SLOW_MACHINE_TIMEOUT_MS = 60_000;
+
 interface CtlResult {
   readonly code: number;
   readonly stdout: string;
@@ -94,7 +97,7 @@ afterAll(async () => {
   await server.close();
 });
 
-describe('real etcdctl against the gRPC server', () => {
+describe('real etcdctl against the gRPC server', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('put stores the key at the next revision', async () => {
     const before = kv.revision;
     expect(await ok(['put', 'p/a', 'va'])).toBe('OK\n');

@@ -14,6 +14,9 @@ import { createGrpcClient, GrpcCode } from '../../src/grpc/index.js';
 import type { EtcdGrpcClient, GrpcStatusError } from '../../src/grpc/index.js';
 import { fromUtf8, utf8 } from '../../src/util/index.js';
 
+/** Generous: CI shares two cores with other suites, and these tests spawn processes or loop. */
+const SLOW_MACHINE_TIMEOUT_MS = 60_000;
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -65,7 +68,7 @@ afterAll(async () => {
   if (dataDir !== '') rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe('our client against real etcd 3.4', () => {
+describe('our client against real etcd 3.4', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('put and range: the first write is revision 2, versions and create revisions as etcd counts them', async () => {
     const first = await client.unary('put', { key: utf8('a'), value: utf8('1') });
     expect(first.header?.revision).toBe(2n);

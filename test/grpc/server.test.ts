@@ -15,6 +15,9 @@ import type {
 } from '../../src/grpc/index.js';
 import { utf8, fromUtf8 } from '../../src/util/index.js';
 
+/** Generous: CI shares two cores with other suites, and these tests spawn processes or loop. */
+const SLOW_MACHINE_TIMEOUT_MS = 60_000;
+
 const seenContexts: Array<CallContext & { abortedDuringCall: boolean }> = [];
 let rangeCalls = 0;
 let observeAborted: Promise<void> = Promise.resolve();
@@ -103,7 +106,7 @@ async function rejection(promise: Promise<unknown>): Promise<grpc.ServiceError> 
   throw new Error('expected the call to fail');
 }
 
-describe('unary calls', () => {
+describe('unary calls', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('encode the service response', async () => {
     const res = await range('hello');
     expect(res.header?.revision).toBe(7n);
@@ -179,7 +182,7 @@ function collect<T>(stream: grpc.ClientReadableStream<T> | grpc.ClientDuplexStre
   });
 }
 
-describe('bidirectional streams (Watch)', () => {
+describe('bidirectional streams (Watch)', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('deliver requests in order and end with OK when the client half-closes', async () => {
     const call = openWatch();
     const done = collect(call);
@@ -225,7 +228,7 @@ describe('bidirectional streams (Watch)', () => {
   });
 });
 
-describe('server streams', () => {
+describe('server streams', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('Snapshot sends every chunk, then OK', async () => {
     const call = client.makeServerStreamRequest(
       RPCS.snapshot.path,
@@ -256,7 +259,7 @@ describe('server streams', () => {
   });
 });
 
-describe('garbage on every unary path', () => {
+describe('garbage on every unary path', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('is answered with a status, never a crash, and the server keeps serving', async () => {
     const unaryPaths = (Object.values(RPCS) as RpcDescriptor[]).filter((d) => !d.requestStream && !d.responseStream).map((d) => d.path);
     const samples = fc.sample(fc.tuple(fc.constantFrom(...unaryPaths), fc.uint8Array({ minLength: 1, maxLength: 40 })), { numRuns: 60, seed: 7 });
@@ -278,7 +281,7 @@ describe('garbage on every unary path', () => {
   });
 });
 
-describe('listening and closing', () => {
+describe('listening and closing', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('parses etcd-style listen URLs', () => {
     expect(parseListenUrl('http://127.0.0.1:2379')).toBe('127.0.0.1:2379');
     expect(parseListenUrl('127.0.0.1:0')).toBe('127.0.0.1:0');
