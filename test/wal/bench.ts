@@ -5,7 +5,7 @@
  *   npx tsx test/wal/bench.ts [rounds]
  * Prints entries/s per round and the median. Not a test (vitest ignores it).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -40,15 +40,37 @@ function run(totalEntries: number, perSave: number, sync: boolean): number {
   }
 }
 
+/** The disk alone: append 4 KiB + fdatasync with plain fs calls, for comparison. */
+function rawFsBaseline(total: number): number {
+  const root = mkdtempSync(join(tmpdir(), 'tsetcd-walbench-'));
+  try {
+    const fd = openSync(join(root, 'raw'), 'a');
+    const data = new Uint8Array(ENTRY_BYTES).fill(1);
+    const startMs = performance.now();
+    for (let i = 0; i < total; i++) {
+      writeSync(fd, data);
+      fdatasyncSync(fd);
+    }
+    const elapsedMs = performance.now() - startMs;
+    closeSync(fd);
+    return (total / elapsedMs) * 1000;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
 const rounds = Number(process.argv[2] ?? 3);
 const cases = [
   { name: '4 KiB, fsync every save (1 entry/save)', total: 3000, perSave: 1, sync: true },
   { name: '4 KiB, 100 entries per fsynced save', total: 50_000, perSave: 100, sync: true },
   { name: '4 KiB, 100 entries per save, no fsync', total: 50_000, perSave: 100, sync: false },
 ];
-for (const c of cases) {
+for (const c of [{ name: 'raw fs: append 4 KiB + fdatasync (no WAL)', total: 3000, perSave: 0, sync: true }, ...cases]) {
   const results: number[] = [];
-  for (let r = 0; r < rounds; r++) results.push(run(c.total, c.perSave, c.sync));
+  for (let r = 0; r < rounds; r++) {
+    // The baseline runs just before the WAL cases, so both see similar neighbours.
+    results.push(c.perSave === 0 ? rawFsBaseline(c.total) : run(c.total, c.perSave, c.sync));
+  }
   results.sort((a, b) => a - b);
   const median = results[Math.floor(results.length / 2)] as number;
   console.log(
