@@ -10,13 +10,20 @@ const SLOW_MACHINE_TIMEOUT_MS = 60_000;
 let server: GrpcServer;
 let client: EtcdGrpcClient;
 let kv: MemKv;
+let serverSawAbort = 0;
 
 beforeAll(async () => {
   kv = new MemKv();
   server = createGrpcServer({
     ...memKvServices(kv),
     // Never answers until cancelled: exercises deadlines and abort signals.
-    lock: (_req, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+    lock: (_req, ctx) =>
+      new Promise((_resolve, reject) =>
+        ctx.signal.addEventListener('abort', () => {
+          serverSawAbort += 1;
+          reject(new Error('aborted'));
+        }),
+      ),
   });
   const port = await server.listen('127.0.0.1:0');
   client = createGrpcClient(`http://127.0.0.1:${port}`, { ownConnection: true });
@@ -54,6 +61,10 @@ describe('createGrpcClient', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('enforces deadlines and abort signals', async () => {
     const late = await failure(client.unary('lock', { name: utf8('l') }, { deadlineMs: 50 }));
     expect(late.grpcCode).toBe(GrpcCode.DEADLINE_EXCEEDED);
+    // The server side learns of the expired deadline through ctx.signal, so a blocked Lock
+    // or Campaign can give up instead of holding resources.
+    for (let i = 0; i < 500 && serverSawAbort < 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(serverSawAbort).toBe(1);
     const controller = new AbortController();
     const pending = client.unary('lock', { name: utf8('l') }, { signal: controller.signal });
     controller.abort();

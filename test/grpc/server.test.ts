@@ -140,6 +140,12 @@ describe('unary calls', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
     expect((await range('after')).count).toBe(1n);
   });
 
+  it('a request over the 2 MiB default limit is refused with RESOURCE_EXHAUSTED', async () => {
+    const huge = RPCS.put.encodeRequest({ key: utf8('k'), value: new Uint8Array(3 * 1024 * 1024) });
+    const err = await rejection(unaryRaw(descriptor('put').path, huge));
+    expect(err.code).toBe(GrpcCode.RESOURCE_EXHAUSTED);
+  });
+
   it('unimplemented methods answer UNIMPLEMENTED', async () => {
     const err = await rejection(unaryRaw(descriptor('leaseLeases').path, Buffer.alloc(0)));
     expect(err.code).toBe(GrpcCode.UNIMPLEMENTED);
