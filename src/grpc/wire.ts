@@ -108,7 +108,7 @@ export class Reader {
     this.fail('varint longer than 10 bytes');
   }
 
-  /** Values below 2^28 (four varint bytes) never need the 64-bit path. */
+  /** Values below 2^21 (three varint bytes: versions, most revisions) skip the 64-bit path; -1 otherwise. */
   private smallVarint(): number {
     const buf = this.buf;
     const pos = this.pos;
