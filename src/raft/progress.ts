@@ -35,6 +35,7 @@ export class Inflights {
   }
   /** Frees the oldest message: a heartbeat answer proves the link works though appends were lost. */
   freeFirstOne(): void {
+    assert(this.lastIndexes.length > 0, 'inflights: freeing from an empty window');
     this.lastIndexes.shift();
   }
   reset(): void {
