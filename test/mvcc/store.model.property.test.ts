@@ -150,7 +150,7 @@ describe('MvccStore against a naive model', () => {
         expect(reopened.hashKV().hash).toBe(s.hashKV().hash);
         checkRanges(reopened, m);
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env['MVCC_PROPERTY_RUNS'] ?? 150) },
     );
   });
 });

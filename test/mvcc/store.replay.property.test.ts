@@ -85,7 +85,7 @@ describe('applier contract properties', () => {
         applyLog(recovered, log, batch);
         expect(fingerprint(recovered)).toEqual(fingerprint(reference));
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env['MVCC_PROPERTY_RUNS'] ?? 150) },
     );
   });
 
