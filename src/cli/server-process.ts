@@ -1,18 +1,17 @@
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Applier } from '../apply/index.js';
 import type { ApplyResult } from '../apply/index.js';
-import { KvApi, MaintenanceApi } from '../api/index.js';
+import { ClusterApi, EtcdError, KvApi, MaintenanceApi, etcdError } from '../api/index.js';
 import type { MemberInfo } from '../api/index.js';
 import { nodeEnv } from '../env/node/index.js';
-import type { Transport } from '../env/index.js';
+import type { Logger } from '../env/index.js';
 import { MvccStore, LmdbBackend } from '../mvcc/index.js';
-import type { Message } from '../raft/index.js';
-import { ServerNode } from '../server/index.js';
-import { bindServices, createGrpcServer } from '../grpc/index.js';
+import { MemberRegistry, MembershipMachine, ServerNode } from '../server/index.js';
+import type { Member } from '../server/index.js';
+import { PeerTransport, bindServices, createGrpcServer, peerRequest } from '../grpc/index.js';
 import type { GrpcServer } from '../grpc/index.js';
-import { nodeIdFromBigInt } from '../util/index.js';
-import type { NodeId } from '../util/index.js';
+import { nodeId, nodeIdFromBigInt, nodeIdToBigInt } from '../util/index.js';
 import type { ServerFlags } from './flags.js';
 import { computeClusterId, computeMemberId } from './member-id.js';
 
@@ -20,42 +19,77 @@ export interface RunningServer {
   readonly memberId: bigint;
   readonly clusterId: bigint;
   readonly clientPorts: readonly number[];
+  readonly peerPorts: readonly number[];
   close(): Promise<void>;
 }
 
-/** A transport for a cluster of one: there is nobody to talk to. */
-function loneTransport(): Transport<Message> {
-  return {
-    send() {},
-    onReceive() {},
-  };
+export interface ServerHooks {
+  /** Called once this member sees its own removal applied (default: close and exit 0, as etcd does). */
+  readonly onRemoved?: () => void;
 }
 
-/** Composes a real member: env/node + WAL + LMDB-backed MVCC + Raft node loop + gRPC front door. */
-export async function startServer(flags: ServerFlags): Promise<RunningServer> {
-  const members: MemberInfo[] = [...flags.initialCluster].map(([name, peerUrls]) => ({
-    id: computeMemberId(peerUrls, flags.initialClusterToken),
-    name,
-    peerUrls,
-    clientUrls: name === flags.name ? flags.advertiseClientUrls : [],
-    isLearner: false,
-  }));
-  const self = members.find((m) => m.name === flags.name) as MemberInfo;
-  const clusterId = computeClusterId(members.map((m) => m.id));
-  if (members.length > 1) throw new Error('multi-member clusters need the peer transport, which is not built yet');
+/** Who this member is; kept beside the data (never replicated: snapshots carry the member list, not this). */
+interface Identity {
+  readonly memberId: string;
+  readonly clusterId: string;
+}
+
+/** The member list as served to joiners on GET /members of the peer listener. */
+interface ClusterView {
+  readonly clusterId: string;
+  readonly members: readonly WireMember[];
+  readonly founders: readonly WireMember[];
+  readonly removed: readonly string[];
+}
+
+interface WireMember {
+  readonly id: string;
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+  readonly clientUrls: readonly string[];
+  readonly isLearner: boolean;
+}
+
+const toWire = (m: Member): WireMember => ({ ...m, id: nodeIdFromBigInt(m.id), peerUrls: [...m.peerUrls], clientUrls: [...m.clientUrls] });
+const fromWire = (m: WireMember): Member => ({ ...m, id: nodeIdToBigInt(nodeId(m.id)) });
+const hex = (id: bigint): string => nodeIdFromBigInt(id);
+
+const PUBLISH_RETRY_MS = 500;
+const JOIN_ATTEMPTS = 40;
+
+/**
+ * Composes a real member: env/node + WAL + LMDB-backed MVCC + the replicated member list +
+ * the Raft node loop + the HTTP/2 peer transport + the gRPC front door.
+ */
+export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): Promise<RunningServer> {
   const env = nodeEnv(flags.dataDir, { logLevel: flags.logLevel });
-  const logger = env.logger.child({ member: self.name });
+  const logger = env.logger.child({ member: flags.name });
   mkdirSync(join(flags.dataDir, 'member', 'db'), { recursive: true });
   const backend = LmdbBackend.open(join(flags.dataDir, 'member', 'db'));
   const store = MvccStore.open(backend, { maxTxnOps: flags.maxTxnOps });
   const applier = new Applier(store);
+  const registry = new MemberRegistry(store);
+  const identity = await loadIdentity(flags, registry, logger);
+  const selfId = BigInt('0x' + identity.memberId);
+  const clusterId = BigInt('0x' + identity.clusterId);
+
+  const transport = new PeerTransport({
+    selfId: nodeIdFromBigInt(selfId),
+    clusterId: identity.clusterId,
+    peerUrls: (id) => registry.get(nodeIdToBigInt(id))?.peerUrls,
+    logger: logger.child({ component: 'peer' }),
+  });
+  const peerPorts: number[] = [];
+  for (const url of flags.listenPeerUrls) peerPorts.push(await transport.listen(url));
+
   const tickMs = flags.heartbeatIntervalMs;
+  const machine = new MembershipMachine<ApplyResult>(applier, registry, { ok: true, response: {} });
   const node = new ServerNode<ApplyResult>(
     { ...env, logger },
-    loneTransport(),
+    transport,
     {
-      id: nodeIdFromBigInt(self.id),
-      initialVoters: members.map((m) => nodeIdFromBigInt(m.id)),
+      id: nodeIdFromBigInt(selfId),
+      initialVoters: registry.foundingMembers().filter((m) => !m.isLearner).map((m) => nodeIdFromBigInt(m.id)),
       tickMs,
       electionTicks: Math.max(2, Math.round(flags.electionTimeoutMs / tickMs)),
       heartbeatTicks: 1,
@@ -64,36 +98,179 @@ export async function startServer(flags: ServerFlags): Promise<RunningServer> {
       maxInflightMsgs: 512,
       maxSizePerMsgBytes: 1024 * 1024,
     },
-    applier,
+    machine,
     (error) => {
-      logger.error('fatal error, stopping', { error: error instanceof Error ? error.stack ?? error.message : String(error) });
+      logger.error('fatal error, stopping', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
       process.exit(1);
     },
   );
+
+  const requestTimeoutMs = 5000 + 2 * flags.electionTimeoutMs;
   const kv = new KvApi(node, applier, env.clock, {
-    memberId: self.id,
+    memberId: selfId,
     clusterId,
     maxRequestBytes: flags.maxRequestBytes,
     quotaBackendBytes: flags.quotaBackendBytes,
-    requestTimeoutMs: 5000 + 2 * flags.electionTimeoutMs,
+    requestTimeoutMs,
     maxTxnOps: flags.maxTxnOps,
   });
-  const memberIdOf = (id: string): bigint => BigInt('0x' + (id as NodeId));
-  const maintenance = new MaintenanceApi(node, applier, self, () => members, memberIdOf);
-  const grpc: GrpcServer = createGrpcServer(bindServices({ kv, maintenance }), { maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024 });
-  const clientPorts: number[] = [];
-  for (const url of flags.listenClientUrls) clientPorts.push(await grpc.listen(url));
-  // A single member elects itself at once rather than waiting out an election timeout.
-  if (members.length === 1) node.campaign();
-  logger.info('serving client requests', { urls: flags.listenClientUrls, memberId: self.id.toString(16), clusterId: clusterId.toString(16) });
-  return {
-    memberId: self.id,
-    clusterId,
-    clientPorts,
-    async close() {
-      await grpc.close();
-      node.stop();
-      backend.close();
+  const self: MemberInfo = {
+    id: selfId,
+    get name() {
+      return registry.get(selfId)?.name ?? flags.name;
+    },
+    get peerUrls() {
+      return registry.get(selfId)?.peerUrls ?? flags.initialAdvertisePeerUrls;
+    },
+    get clientUrls() {
+      return registry.get(selfId)?.clientUrls ?? [];
+    },
+    get isLearner() {
+      return registry.get(selfId)?.isLearner ?? false;
     },
   };
+  const maintenance = new MaintenanceApi(node, applier, self, () => registry.list(), (id) => nodeIdToBigInt(nodeId(id)));
+  const cluster = new ClusterApi(node, registry, env.clock, {
+    selfId,
+    requestTimeoutMs,
+    // etcd hashes the new member's peer URLs with the cluster token and the wall clock.
+    newMemberId: (peerUrls) => computeMemberId(peerUrls, `${flags.initialClusterToken}${Date.now()}`),
+    isPeerActive: (id) => transport.isActive(nodeIdFromBigInt(id)),
+    forwardPromote: (leaderId, memberId) => forwardPromote(registry, leaderId, memberId, requestTimeoutMs),
+  });
+  servePeerRoutes(transport, registry, cluster, identity.clusterId);
+
+  const grpc: GrpcServer = createGrpcServer(bindServices({ kv, maintenance, cluster, memberId: selfId, clusterId }), {
+    maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
+  });
+  const clientPorts: number[] = [];
+  for (const url of flags.listenClientUrls) clientPorts.push(await grpc.listen(url));
+
+  // A cluster of one elects itself at once rather than waiting out an election timeout.
+  const voters = registry.list().filter((m) => !m.isLearner);
+  if (voters.length === 1 && voters[0]?.id === selfId) node.campaign();
+
+  let closed = false;
+  const publisher = publishUntilDone(cluster, flags, logger, () => closed);
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await grpc.close();
+    node.stop();
+    await transport.close();
+    await publisher;
+    backend.close();
+  };
+  registry.onChange((event) => {
+    if (event.kind !== 'removeNode' || event.id !== selfId) return;
+    logger.warn('the member has been permanently removed from the cluster; shutting down');
+    // Let the RPC that removed us answer first.
+    setTimeout(() => (hooks.onRemoved ?? (() => void close().then(() => process.exit(0))))(), 500);
+  });
+  logger.info('serving client requests', {
+    clientUrls: flags.listenClientUrls,
+    peerUrls: flags.listenPeerUrls,
+    memberId: hex(selfId),
+    clusterId: hex(clusterId),
+    members: registry.list().length,
+  });
+  return { memberId: selfId, clusterId, clientPorts, peerPorts, close };
+}
+
+/**
+ * This member's id and its cluster's: from the data dir on a restart; computed from
+ * --initial-cluster for a new cluster; fetched from a running member for `existing`.
+ */
+async function loadIdentity(flags: ServerFlags, registry: MemberRegistry, logger: Logger): Promise<Identity> {
+  const path = join(flags.dataDir, 'member', 'identity.json');
+  if (existsSync(path)) {
+    const stored = JSON.parse(readFileSync(path, 'utf8')) as Identity;
+    if (registry.isInitialized()) return stored;
+  }
+  let identity: Identity;
+  if (flags.initialClusterState === 'new') {
+    const founders: Member[] = [...flags.initialCluster].map(([name, peerUrls]) => ({
+      id: computeMemberId(peerUrls, flags.initialClusterToken),
+      name,
+      peerUrls,
+      clientUrls: [],
+      isLearner: false,
+    }));
+    const self = founders.find((m) => m.name === flags.name) as Member;
+    identity = { memberId: hex(self.id), clusterId: hex(computeClusterId(founders.map((m) => m.id))) };
+    if (!registry.isInitialized()) registry.initialize(founders);
+  } else {
+    const view = await fetchClusterView(flags, logger);
+    const self = view.members.find((m) => m.peerUrls.some((u) => flags.initialAdvertisePeerUrls.includes(u)));
+    if (self === undefined) {
+      throw new Error(`member with peer URLs ${flags.initialAdvertisePeerUrls.join(',')} is not in the cluster's member list; add it with "etcdctl member add" first`);
+    }
+    identity = { memberId: self.id, clusterId: view.clusterId };
+    if (!registry.isInitialized()) {
+      registry.initialize(view.founders.map(fromWire), view.members.map(fromWire), view.removed.map((id) => nodeIdToBigInt(nodeId(id))));
+    }
+  }
+  writeFileSync(path + '.tmp', JSON.stringify(identity));
+  renameSync(path + '.tmp', path);
+  return identity;
+}
+
+/** Asks the other --initial-cluster members for the member list, until one answers. */
+async function fetchClusterView(flags: ServerFlags, logger: Logger): Promise<ClusterView> {
+  const own = new Set(flags.initialAdvertisePeerUrls);
+  const urls = [...flags.initialCluster.values()].flat().filter((u) => !own.has(u));
+  if (urls.length === 0) throw new Error('--initial-cluster-state existing needs other members in --initial-cluster');
+  for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
+    for (const url of urls) {
+      try {
+        return (await peerRequest(url, '/members', undefined, 2000)) as ClusterView;
+      } catch (error) {
+        logger.warn('could not fetch the member list', { url, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`could not fetch the member list from ${urls.join(',')}`);
+}
+
+/** Peer HTTP routes besides Raft traffic: the member list for joiners, promotes forwarded to the leader. */
+function servePeerRoutes(transport: PeerTransport, registry: MemberRegistry, cluster: ClusterApi, clusterId: string): void {
+  transport.route('/members', () =>
+    Promise.resolve({
+      clusterId,
+      members: registry.list().map(toWire),
+      founders: registry.foundingMembers().map(toWire),
+      removed: registry.removedIds().map(hex),
+    } satisfies ClusterView),
+  );
+  transport.route('/members/promote', async (body) => {
+    const id = nodeIdToBigInt(nodeId(String((body as { id?: unknown } | undefined)?.id ?? '')));
+    try {
+      await cluster.memberPromote(id);
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof EtcdError) return { error: { code: error.code, message: error.message } };
+      throw error;
+    }
+  });
+}
+
+async function forwardPromote(registry: MemberRegistry, leaderId: bigint, memberId: bigint, timeoutMs: number): Promise<void> {
+  const url = registry.get(leaderId)?.peerUrls[0];
+  if (url === undefined) throw etcdError('NoLeader');
+  const answer = (await peerRequest(url, '/members/promote', { id: hex(memberId) }, timeoutMs)) as { error?: { code: number; message: string } };
+  if (answer.error) throw new EtcdError(answer.error.code as never, answer.error.message);
+}
+
+/** etcd publishes its name and client URLs through Raft once it has joined, retrying until it lands. */
+async function publishUntilDone(cluster: ClusterApi, flags: ServerFlags, logger: Logger, stopped: () => boolean): Promise<void> {
+  while (!stopped() && !cluster.isPublished(flags.name, flags.advertiseClientUrls)) {
+    try {
+      await cluster.publish(flags.name, flags.advertiseClientUrls);
+      logger.info('published local member to cluster through raft', { name: flags.name, clientUrls: flags.advertiseClientUrls });
+    } catch (error) {
+      logger.debug('publish failed; retrying', { error: error instanceof Error ? error.message : String(error) });
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
+    }
+  }
 }

@@ -4,7 +4,7 @@
  * EtcdError into the gRPC status etcd clients expect. RPCs not bound yet answer UNIMPLEMENTED.
  */
 import { EtcdError } from '../api/index.js';
-import type { KvApi, MaintenanceApi, MemberInfo } from '../api/index.js';
+import type { ClusterApi, KvApi, MaintenanceApi, MemberInfo } from '../api/index.js';
 import type * as mvcc from '../mvcc/index.js';
 import type * as pb from './generated/etcdserverpb.js';
 import type { KeyValueInit } from './generated/mvccpb.js';
@@ -14,6 +14,11 @@ import type { EtcdServices, GrpcStatusError } from './services.js';
 export interface BoundApis {
   readonly kv: KvApi;
   readonly maintenance: MaintenanceApi;
+  /** The Cluster service (member add/remove/update/promote) and MoveLeader; unbound without it. */
+  readonly cluster?: ClusterApi;
+  /** This member's and its cluster's ids for response headers (default: the first listed member). */
+  readonly memberId?: bigint;
+  readonly clusterId?: bigint;
 }
 
 function status(error: unknown): unknown {
@@ -149,11 +154,11 @@ function fromMember(m: MemberInfo): pb.MemberInit {
 
 /** The EtcdServices the gRPC server exposes, backed by the API objects. */
 export function bindServices(apis: BoundApis): EtcdServices {
-  const { kv, maintenance } = apis;
+  const { kv, maintenance, cluster } = apis;
   const header = (): pb.ResponseHeaderInit => {
     const s = maintenance.status();
-    const self = maintenance.memberList()[0];
-    return { revision: BigInt(s.revision), raftTerm: BigInt(s.raftTerm), memberId: self?.id ?? 0n };
+    const memberId = apis.memberId ?? maintenance.memberList()[0]?.id ?? 0n;
+    return { revision: BigInt(s.revision), raftTerm: BigInt(s.raftTerm), memberId, clusterId: apis.clusterId ?? 0n };
   };
   const services: EtcdServices = {
     ...unimplementedServices(),
@@ -187,5 +192,26 @@ export function bindServices(apis: BoundApis): EtcdServices {
       }),
     defragment: () => call(() => ({ header: header() })),
   };
-  return services;
+  return cluster === undefined ? services : { ...services, ...clusterServices(cluster, header) };
+}
+
+/** Cluster service and MoveLeader over the ClusterApi. */
+function clusterServices(cluster: ClusterApi, header: () => pb.ResponseHeaderInit): Partial<EtcdServices> {
+  const members = (list: readonly MemberInfo[]): pb.MemberInit[] => list.map(fromMember);
+  return {
+    memberList: () => call(() => ({ header: header(), members: members(cluster.memberList()) })),
+    memberAdd: (r) =>
+      call(async () => {
+        const added = await cluster.memberAdd(r.peerURLs, r.isLearner);
+        return { header: header(), member: fromMember(added.member), members: members(added.members) };
+      }),
+    memberRemove: (r) => call(async () => ({ header: header(), members: members(await cluster.memberRemove(r.ID)) })),
+    memberUpdate: (r) => call(async () => ({ header: header(), members: members(await cluster.memberUpdate(r.ID, r.peerURLs)) })),
+    memberPromote: (r) => call(async () => ({ header: header(), members: members(await cluster.memberPromote(r.ID)) })),
+    moveLeader: (r) =>
+      call(async () => {
+        await cluster.moveLeader(r.targetID);
+        return { header: header() };
+      }),
+  };
 }

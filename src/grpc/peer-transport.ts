@@ -69,6 +69,8 @@ export class PeerTransport implements Transport<Message> {
   private readonly routes = new Map<string, JsonRoute>();
   private readonly servers: Http2Server[] = [];
   private readonly inbound = new Set<ServerHttp2Stream>();
+  /** Open inbound message streams per sending member. */
+  private readonly inboundFrom = new Map<string, number>();
   private flushScheduled = false;
   private closed = false;
   private clusterId: string;
@@ -110,9 +112,9 @@ export class PeerTransport implements Transport<Message> {
     }
   }
 
-  /** True while the stream to `id` is established (etcd's "active" peer). */
+  /** True while a message stream to or from `id` is established (etcd's "active" peer). */
   isActive(id: NodeId): boolean {
-    return this.links.get(id)?.up === true;
+    return this.links.get(id)?.up === true || (this.inboundFrom.get(id) ?? 0) > 0;
   }
 
   private drop(to: NodeId, message: Message): void {
@@ -279,7 +281,7 @@ export class PeerTransport implements Transport<Message> {
         this.reject(stream, 412, refusal, headers);
         return;
       }
-      if (path === '/raft/stream') this.serveMessageStream(stream);
+      if (path === '/raft/stream') this.serveMessageStream(stream, String(headers[H_FROM] ?? ''));
       else this.serveSnapshot(stream);
       return;
     }
@@ -304,9 +306,13 @@ export class PeerTransport implements Transport<Message> {
     stream.close();
   }
 
-  private serveMessageStream(stream: ServerHttp2Stream): void {
+  private serveMessageStream(stream: ServerHttp2Stream, from: string): void {
     this.inbound.add(stream);
-    stream.on('close', () => this.inbound.delete(stream));
+    this.inboundFrom.set(from, (this.inboundFrom.get(from) ?? 0) + 1);
+    stream.on('close', () => {
+      this.inbound.delete(stream);
+      this.inboundFrom.set(from, (this.inboundFrom.get(from) ?? 1) - 1);
+    });
     stream.respond({ ':status': 200 });
     const parser = new FrameParser(this.options.maxFrameBytes ?? 64 * 1024 * 1024);
     stream.on('data', (chunk: Buffer) => {

@@ -106,7 +106,6 @@ export class ServerNode<R> {
       maxSizePerMsgBytes: config.maxSizePerMsgBytes,
       applied: machine.appliedIndex(),
     });
-    this.replayAppliedConfChanges(opened.snapshotIndex, machine.appliedIndex());
     const initial = this.storage.initialState().hardState;
     this.term = initial.term;
     this.commit = initial.commit;
@@ -147,21 +146,6 @@ export class ServerNode<R> {
     storage.append(opened.entries);
     storage.setHardState(opened.hardState);
     return { storage, wal: opened.wal, snapshotIndex: snapshot?.meta.index ?? 0, confState };
-  }
-
-  /**
-   * Raft starts from the snapshot's configuration and is told that everything up to `applied`
-   * is applied, so it never re-delivers the confChange entries in (snapshot, applied]. A
-   * durable state machine (LMDB) is usually ahead of the last snapshot: replay those changes
-   * into Raft's configuration here, as etcd does for entries at or below its consistent index.
-   */
-  private replayAppliedConfChanges(snapshotIndex: number, applied: number): void {
-    const last = Math.min(applied, this.storage.lastIndex());
-    if (last <= snapshotIndex) return;
-    for (const entry of this.storage.entries(snapshotIndex + 1, last + 1)) {
-      if (entry.type !== 'confChange') continue;
-      this.confState = this.raft.applyConfChange(decodeConfChange(entry.data));
-    }
   }
 
   private walOptions(): { segmentSizeBytes?: number } {
