@@ -93,7 +93,7 @@ export function checkLinearizability<P>(model: Model<P>, ops: readonly Operation
       }
     }
     pending = pending.filter((p) => !p.search.done());
-    slice = Math.min(slice * 2, 2_000_000);
+    slice = Math.min(slice * 2, 250_000);
   }
   const partitions = parts.map((p) => report(model, p));
   const verdict = partitions.some((p) => p.verdict === 'fail') ? 'invalid' : partitions.some((p) => p.verdict === 'unknown') ? 'unknown' : 'valid';

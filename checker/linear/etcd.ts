@@ -36,6 +36,10 @@ interface EtcdOp {
   readonly response: { readonly revision: number; readonly succeeded: boolean | undefined; readonly results: readonly Value[] } | null;
   /** Transitions already computed from a state id. */
   readonly memo: Map<number, number>;
+  /** Ranges only, in both branches: never changes the store. */
+  readonly readOnly: boolean;
+  /** Identity of the request, for twin pruning of identical unknown-outcome requests. */
+  readonly key: string;
 }
 
 function obj(v: Value | undefined, what: string): { [k: string]: Value } {
@@ -80,7 +84,8 @@ function prepareEtcd(op: Operation): EtcdOp {
     if (op.f === 'txn') response = { revision, succeeded: r['succeeded'] === true, results: (r['results'] ?? []) as Value[] };
     else response = { revision, succeeded: undefined, results: [r] };
   }
-  return { compares, success, failure, response, memo };
+  const readOnly = [...success, ...failure].every((r) => r.op === 'range');
+  return { compares, success, failure, response, memo, readOnly, key: `${op.f}\u0000${JSON.stringify(op.input)}\u0000${JSON.stringify(response)}` };
 }
 
 const inRange = inKeyRange;
@@ -187,6 +192,8 @@ export function etcdModel(options: EtcdModelOptions = {}): Model<EtcdOp> {
   return {
     name: 'etcd',
     failMeansUnknown: true,
+    readOnly: (p) => p.readOnly,
+    opKey: (p) => p.key,
     prepare: prepareEtcd,
     init: () => init,
     step(stateId: number, p: EtcdOp): number {

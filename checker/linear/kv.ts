@@ -96,6 +96,22 @@ class StringTrie {
     return child;
   }
 
+  private readonly prefixHashes: Array<Int32Array | undefined> = [];
+
+  /** Whether the node's string is (probably: hashes can collide) a prefix of the piece. */
+  maybePrefixOf(node: number, pieceId: number): boolean {
+    const n = this.len[node] as number;
+    if (n > (this.pieceLen[pieceId] as number)) return false;
+    let ph = this.prefixHashes[pieceId];
+    if (ph === undefined) {
+      const s = this.pieces.value(pieceId);
+      ph = new Int32Array(s.length + 1);
+      for (let i = 0; i < s.length; i++) ph[i + 1] = (Math.imul(ph[i] as number, BASE) + s.charCodeAt(i)) | 0;
+      this.prefixHashes[pieceId] = ph;
+    }
+    return ph[n] === this.hash[node];
+  }
+
   matches(node: number, pieceId: number): boolean {
     if (this.len[node] !== this.pieceLen[pieceId] || this.hash[node] !== this.pieceHash[pieceId]) return false;
     return this.spell(node) === this.pieces.value(pieceId);
@@ -137,6 +153,9 @@ export function kvModel(): Model<KvOp> {
     },
     opKey: (p) => `${p.kind}:${p.v}`,
     readOnly: (p) => p.kind === GET,
+    // Appends only extend the string: a pending get is reachable only from its prefixes.
+    canReach: (state, target) => target.kind !== GET || trie.maybePrefixOf(state, target.v),
+    resets: (p) => p.kind === PUT,
     partition: partitionByKey,
     describeOp(op: Operation): string {
       const status = op.status === 'ok' ? '' : ` (${op.status})`;

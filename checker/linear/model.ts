@@ -24,6 +24,14 @@ export interface Model<P> {
   readonly failMeansUnknown?: boolean;
   /** True when `p` never changes any state (a read, a failed cas); enables read dominance. */
   readOnly?(p: P): boolean;
+  /**
+   * Lookahead pruning. `canReach(state, target)`: false only when no sequence of the model's
+   * non-resetting ops can take `state` to one where `target` succeeds (e.g. an append-only
+   * string that is not a prefix of what a pending get returned). `resets(p)`: `p` may set any
+   * state (a put), which disables the pruning while such an op is pending.
+   */
+  canReach?(state: number, target: P): boolean;
+  resets?(p: P): boolean;
   /** Equal keys for equal prepared ops (same input and recorded result); enables twin pruning. */
   opKey?(p: P): string;
   /** Splits the history into independent parts (per key); absent means one part. */

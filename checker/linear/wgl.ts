@@ -119,6 +119,7 @@ export class WglSearch<P> {
   /** 1 for a step forced by read dominance: it has no alternatives to try. */
   private readonly stackForced: number[] = [];
   private readonly readOnly: Uint8Array;
+  private readonly resets: Uint8Array;
   /** True on reaching a configuration, until its forced read (if any) is handled. */
   private fresh = true;
   private readonly stats: SearchStats = { steps: 0, cacheSize: 0, maxDepth: 0 };
@@ -145,6 +146,7 @@ export class WglSearch<P> {
     this.twin = twinsOf(model, prepared, ops);
     this.finite = Uint8Array.from(ops, (op) => (op.returnIndex === Infinity ? 0 : 1));
     this.readOnly = Uint8Array.from(prepared, (p) => (model.readOnly?.(p) === true ? 1 : 0));
+    this.resets = Uint8Array.from(prepared, (p) => (model.resets?.(p) === true ? 1 : 0));
     this.finiteLeft = this.finite.reduce((a, b) => a + b, 0);
     this.cache = new ConfigCache(this.bits.length, maxCacheBytes);
     this.state = model.init();
@@ -214,7 +216,7 @@ export class WglSearch<P> {
           continue;
         }
         const newState = model.step(this.state, prepared[op] as P);
-        if (newState !== REJECT && this.push(entry, op, newState, 0)) this.fresh = true;
+        if (newState !== REJECT && this.reachable(op, newState) && this.push(entry, op, newState, 0)) this.fresh = true;
         else this.entry = next[entry] as number;
         continue;
       }
@@ -226,6 +228,31 @@ export class WglSearch<P> {
   private failed(): true {
     this.finish('fail');
     return true;
+  }
+
+  /**
+   * The unlinearized op with the earliest return must still be able to succeed from `newState`,
+   * directly or after one of the resetting ops that may still come before that return.
+   */
+  private reachable(op: number, newState: number): boolean {
+    const canReach = this.model.canReach;
+    if (canReach === undefined) return true;
+    const { opOf, isCall, next, head } = this.e;
+    let e = next[head] as number;
+    while (e !== -1 && isCall[e] === 1) e = next[e] as number;
+    if (e === -1) return true;
+    const first = opOf[e] as number;
+    if (first === op) return true;
+    const target = this.prepared[first] as P;
+    if (canReach.call(this.model, newState, target)) return true;
+    // A pending reset (a put) could still take effect before that return and start over.
+    for (let c = next[head] as number; c !== e; c = next[c] as number) {
+      const other = opOf[c] as number;
+      if (other === op || this.resets[other] !== 1 || this.blocked(other)) continue;
+      const reset = this.model.step(newState, this.prepared[other] as P);
+      if (reset !== REJECT && canReach.call(this.model, reset, target)) return true;
+    }
+    return false;
   }
 
   /** An unknown-outcome op waits for its identical earlier twin (see twinsOf). */
