@@ -87,7 +87,7 @@ describe('the optimised search agrees with exhaustive search', () => {
       fc.property(fc.array(registerStep, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (steps, order) => {
         const ops = history(steps, order);
         const expected = bruteForce(casRegisterModel(), ops);
-        seen[expected ? 0 : 1]++;
+        seen[expected ? 0 : 1] = (seen[expected ? 0 : 1] ?? 0) + 1;
         expect(checkLinearizability(casRegisterModel(), ops).verdict).toBe(expected ? 'valid' : 'invalid');
       }),
       { numRuns: 400, seed: 42 },
@@ -102,7 +102,7 @@ describe('the optimised search agrees with exhaustive search', () => {
       fc.property(fc.array(kvStep, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { minLength: 30, maxLength: 30 }), (steps, order) => {
         const ops = history(steps, order);
         const expected = bruteForce(kvModel(), ops);
-        seen[expected ? 0 : 1]++;
+        seen[expected ? 0 : 1] = (seen[expected ? 0 : 1] ?? 0) + 1;
         expect(checkLinearizability(kvModel(), ops).verdict).toBe(expected ? 'valid' : 'invalid');
       }),
       { numRuns: 400, seed: 7 },
