@@ -12,7 +12,12 @@ export const KV_OVERHEAD_BYTES = 256;
 /** etcd's estimate of the bytes one lease costs. */
 export const LEASE_OVERHEAD_BYTES = 64;
 
-/** Throws "request is too large" when an encoded request exceeds the limit (etcd: len > max). */
+/**
+ * Throws "request is too large" when an encoded request exceeds the limit (etcd: len > max).
+ * etcd measures the marshalled InternalRaftRequest (request plus its header with the request id),
+ * not the client's message: measured on etcd 3.4.23, a put of key "k" passes with a 1,572,840-byte
+ * value and fails with 1,572,841 (24 bytes of raft-request framing on top of the 1.5 MiB limit).
+ */
 export function checkRequestSize(requestBytes: number, maxRequestBytes = DEFAULT_MAX_REQUEST_BYTES): void {
   if (requestBytes > maxRequestBytes) throw etcdError('RequestTooLarge');
 }
