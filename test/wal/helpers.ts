@@ -129,3 +129,65 @@ export function segmentPaths(disk: Disk): string[] {
     .filter((n) => n.endsWith('.wal'))
     .map((n) => `${WAL_DIR}/${n}`);
 }
+
+/** Thrown by CountdownDisk: the process dies in the middle of a WAL call. */
+export class SimulatedCrash extends Error {}
+
+/** Passes calls through until its budget of mutating calls runs out, then "crashes". */
+export class CountdownDisk implements Disk {
+  budget: number | undefined;
+  constructor(public inner: Disk) {}
+  private spend(): void {
+    if (this.budget === undefined) return;
+    this.budget--;
+    if (this.budget <= 0) {
+      this.budget = undefined;
+      throw new SimulatedCrash();
+    }
+  }
+  mkdirp(dir: string): void {
+    this.spend();
+    this.inner.mkdirp(dir);
+  }
+  list(dir: string): string[] {
+    return this.inner.list(dir);
+  }
+  exists(path: string): boolean {
+    return this.inner.exists(path);
+  }
+  size(path: string): number {
+    return this.inner.size(path);
+  }
+  read(path: string): Uint8Array {
+    return this.inner.read(path);
+  }
+  append(path: string, data: Uint8Array): void {
+    this.spend();
+    this.inner.append(path, data);
+  }
+  writeFile(path: string, data: Uint8Array): void {
+    this.spend();
+    this.inner.writeFile(path, data);
+  }
+  truncate(path: string, size: number): void {
+    this.spend();
+    this.inner.truncate(path, size);
+  }
+  rename(from: string, to: string): void {
+    this.spend();
+    this.inner.rename(from, to);
+  }
+  remove(path: string): void {
+    this.spend();
+    this.inner.remove(path);
+  }
+  sync(path: string): void {
+    this.spend();
+    this.inner.sync(path);
+  }
+  syncDir(dir: string): void {
+    this.spend();
+    this.inner.syncDir(dir);
+  }
+}
+

@@ -6,7 +6,7 @@ import type { WalSnapshotMarker } from '../../src/wal/index.js';
 import type { Disk } from '../../src/env/index.js';
 import { createRand } from '../../src/util/index.js';
 import { SimDiskDevice } from '../../sim/index.js';
-import { CrashDisk, META, WAL_DIR, entry, tempRoot } from './helpers.js';
+import { CountdownDisk, CrashDisk, META, SimulatedCrash, WAL_DIR, entry, tempRoot } from './helpers.js';
 
 /**
  * Random saves, syncs, snapshots, clean restarts and crashes (unsynced bytes dropped, a random
@@ -102,67 +102,6 @@ interface Crashable {
   readonly disk: Disk;
   crash(keepFraction: number): Disk;
   dispose(): void;
-}
-
-/** Thrown by CountdownDisk: the process dies in the middle of a WAL call. */
-class SimulatedCrash extends Error {}
-
-/** Passes calls through until its budget of mutating calls runs out, then "crashes". */
-class CountdownDisk implements Disk {
-  budget: number | undefined;
-  constructor(public inner: Disk) {}
-  private spend(): void {
-    if (this.budget === undefined) return;
-    this.budget--;
-    if (this.budget <= 0) {
-      this.budget = undefined;
-      throw new SimulatedCrash();
-    }
-  }
-  mkdirp(dir: string): void {
-    this.spend();
-    this.inner.mkdirp(dir);
-  }
-  list(dir: string): string[] {
-    return this.inner.list(dir);
-  }
-  exists(path: string): boolean {
-    return this.inner.exists(path);
-  }
-  size(path: string): number {
-    return this.inner.size(path);
-  }
-  read(path: string): Uint8Array {
-    return this.inner.read(path);
-  }
-  append(path: string, data: Uint8Array): void {
-    this.spend();
-    this.inner.append(path, data);
-  }
-  writeFile(path: string, data: Uint8Array): void {
-    this.spend();
-    this.inner.writeFile(path, data);
-  }
-  truncate(path: string, size: number): void {
-    this.spend();
-    this.inner.truncate(path, size);
-  }
-  rename(from: string, to: string): void {
-    this.spend();
-    this.inner.rename(from, to);
-  }
-  remove(path: string): void {
-    this.spend();
-    this.inner.remove(path);
-  }
-  sync(path: string): void {
-    this.spend();
-    this.inner.sync(path);
-  }
-  syncDir(dir: string): void {
-    this.spend();
-    this.inner.syncDir(dir);
-  }
 }
 
 const OPTIONS = { segmentSizeBytes: SEGMENT_BYTES };

@@ -3,8 +3,8 @@ import { DiskError } from '../../src/env/index.js';
 import type { Disk } from '../../src/env/index.js';
 import { createRand } from '../../src/util/index.js';
 import { SimDiskDevice } from '../../sim/index.js';
-import { SnapStore, Wal, WalError } from '../../src/wal/index.js';
-import { META, SNAP_DIR, WAL_DIR, entries, hs } from './helpers.js';
+import { NodeStorage, SnapStore, Wal, WalError } from '../../src/wal/index.js';
+import { CountdownDisk, META, SNAP_DIR, SimulatedCrash, WAL_DIR, entries, hs } from './helpers.js';
 
 const NO_SNAP = { index: 0, term: 0 };
 
@@ -67,5 +67,26 @@ describe('Wal over SimDisk', () => {
     expect(loaded.snapshot?.meta.index).toBe(20);
     const opened = Wal.open(disk, WAL_DIR, { index: 20, term: 1 }, { segmentSizeBytes: 300 });
     expect(opened.entries).toEqual(entries(21, 30, 1, 40));
+  });
+
+  it('boots after a crash at any point of creating the WAL', () => {
+    for (let calls = 1; calls <= 8; calls++) {
+      const device = new SimDiskDevice(createRand(100 + calls), { tornWriteProb: 1 });
+      const disk = new CountdownDisk(device.open());
+      disk.budget = calls;
+      let crashed = false;
+      try {
+        NodeStorage.boot(disk, META).storage.persist({ hardState: hs(1, 1), entries: entries(1, 1, 1), mustSync: true });
+      } catch (error) {
+        if (!(error instanceof SimulatedCrash)) throw error;
+        crashed = true;
+      }
+      expect(crashed).toBe(true);
+      device.crash();
+      const boot = NodeStorage.boot(device.open(), META);
+      boot.storage.persist({ hardState: hs(1, 2), entries: entries(1, 2, 1), mustSync: true });
+      device.crash();
+      expect(NodeStorage.boot(device.open(), META).entries).toEqual(entries(1, 2, 1));
+    }
   });
 });
