@@ -112,7 +112,9 @@ class Reader {
   bytes(): Uint8Array {
     const n = this.varint();
     if (n > this.remaining) throw new PeerCodecError(`length ${n} overruns the message`);
-    const out = this.buf.slice(this.at, this.at + n);
+    // A plain copy: decoded messages never pin (or alias) the network buffer, and are never Buffers.
+    const out = new Uint8Array(n);
+    out.set(this.buf.subarray(this.at, this.at + n));
     this.at += n;
     return out;
   }
