@@ -1,8 +1,10 @@
 /**
  * THE table of etcd errors: gRPC status code and the exact message etcd sends. Clients (etcdctl,
  * clientv3, the etcd3 npm package) match on these strings, so they must stay byte for byte equal
- * to etcd's `api/v3rpc/rpctypes/error.go` (checked against 3.4 and the 3.5+ file; entries that
- * appeared only in newer versions are marked). No gRPC import here: codes are plain numbers.
+ * to etcd's `api/v3rpc/rpctypes/error.go` (checked against the 3.4, 3.5 and 3.6 files; entries
+ * that appeared only in newer versions are marked). Codes follow 3.4/3.5; 3.6 moved NotCapable,
+ * NotSupportedForLearner and ClusterVersionUnavailable from UNAVAILABLE to FAILED_PRECONDITION,
+ * which matters to clients that retry on UNAVAILABLE. No gRPC import here: codes are numbers.
  */
 
 /** gRPC status codes (google.golang.org/grpc/codes), as numbers. */
@@ -60,12 +62,14 @@ export const Errors = Object.freeze({
   KeyNotFound: spec(C.INVALID_ARGUMENT, 'etcdserver: key not found'),
   ValueProvided: spec(C.INVALID_ARGUMENT, 'etcdserver: value is provided'),
   LeaseProvided: spec(C.INVALID_ARGUMENT, 'etcdserver: lease is provided'),
-  /** Newer than 3.4. */
+  /** Only in some 3.5 releases' table (not 3.4, not 3.6). */
   TTLZero: spec(C.INVALID_ARGUMENT, 'etcdserver: ttl is 0'),
   TooManyOps: spec(C.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'),
   DuplicateKey: spec(C.INVALID_ARGUMENT, 'etcdserver: duplicate key given in txn request'),
   /** 3.5+ (3.4 does not validate sort options). */
   InvalidSortOption: spec(C.INVALID_ARGUMENT, 'etcdserver: invalid sort option'),
+  /** 3.6. */
+  InvalidClientAPIVersion: spec(C.INVALID_ARGUMENT, 'etcdserver: invalid client api version'),
   Compacted: spec(C.OUT_OF_RANGE, 'etcdserver: mvcc: required revision has been compacted'),
   FutureRev: spec(C.OUT_OF_RANGE, 'etcdserver: mvcc: required revision is a future revision'),
   NoSpace: spec(C.RESOURCE_EXHAUSTED, 'etcdserver: mvcc: database space exceeded'),
@@ -74,6 +78,9 @@ export const Errors = Object.freeze({
   LeaseNotFound: spec(C.NOT_FOUND, 'etcdserver: requested lease not found'),
   LeaseExist: spec(C.FAILED_PRECONDITION, 'etcdserver: lease already exists'),
   LeaseTTLTooLarge: spec(C.OUT_OF_RANGE, 'etcdserver: too large lease TTL'),
+
+  /** 3.6. */
+  WatchCanceled: spec(C.CANCELLED, 'etcdserver: watch canceled'),
 
   // membership
   MemberExist: spec(C.FAILED_PRECONDITION, 'etcdserver: member ID already exist'),
@@ -90,6 +97,8 @@ export const Errors = Object.freeze({
     'etcdserver: can only promote a learner member which is in sync with leader',
   ),
   TooManyLearners: spec(C.FAILED_PRECONDITION, 'etcdserver: too many learner members in cluster'),
+  /** 3.5+. */
+  ClusterIDMismatch: spec(C.FAILED_PRECONDITION, 'etcdserver: cluster ID mismatch'),
 
   // request limits
   RequestTooLarge: spec(C.INVALID_ARGUMENT, 'etcdserver: request is too large'),
@@ -110,6 +119,8 @@ export const Errors = Object.freeze({
   ),
   /** 3.5+ (3.4 answers the same situation with InvalidAuthToken). */
   AuthOldRevision: spec(C.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old'),
+  /** 3.6. */
+  PermissionNotGiven: spec(C.INVALID_ARGUMENT, 'etcdserver: permission not given'),
   PermissionDenied: spec(C.PERMISSION_DENIED, 'etcdserver: permission denied'),
   RoleNotGranted: spec(C.FAILED_PRECONDITION, 'etcdserver: role is not granted to the user'),
   PermissionNotGranted: spec(
@@ -135,6 +146,11 @@ export const Errors = Object.freeze({
     C.UNAVAILABLE,
     'etcdserver: request timed out, possibly due to connection lost',
   ),
+  /** 3.6. */
+  TimeoutWaitAppliedIndex: spec(
+    C.UNAVAILABLE,
+    'etcdserver: request timed out, waiting for the applied index took too long',
+  ),
   Unhealthy: spec(C.UNAVAILABLE, 'etcdserver: unhealthy cluster'),
   Corrupt: spec(C.DATA_LOSS, 'etcdserver: corrupt cluster'),
   NotSupportedForLearner: spec(C.UNAVAILABLE, 'etcdserver: rpc not supported for learner'),
@@ -158,6 +174,10 @@ export const Errors = Object.freeze({
     'etcdserver: cluster has a downgrade job in progress',
   ),
   NoInflightDowngrade: spec(C.FAILED_PRECONDITION, 'etcdserver: no inflight downgrade job'),
+
+  // context errors as the server reports them (3.6)
+  Canceled: spec(C.CANCELLED, 'etcdserver: request canceled'),
+  DeadlineExceeded: spec(C.DEADLINE_EXCEEDED, 'etcdserver: context deadline exceeded'),
 });
 export type EtcdErrorName = keyof typeof Errors;
 
