@@ -62,7 +62,7 @@ export const Errors = Object.freeze({
   KeyNotFound: spec(C.INVALID_ARGUMENT, 'etcdserver: key not found'),
   ValueProvided: spec(C.INVALID_ARGUMENT, 'etcdserver: value is provided'),
   LeaseProvided: spec(C.INVALID_ARGUMENT, 'etcdserver: lease is provided'),
-  /** Only in some 3.5 releases' table (not 3.4, not 3.6). */
+  /** In one etcd-io/etcd version of the table; absent from the 3.4 and 3.6 files checked. */
   TTLZero: spec(C.INVALID_ARGUMENT, 'etcdserver: ttl is 0'),
   TooManyOps: spec(C.INVALID_ARGUMENT, 'etcdserver: too many operations in txn request'),
   DuplicateKey: spec(C.INVALID_ARGUMENT, 'etcdserver: duplicate key given in txn request'),
