@@ -1,8 +1,8 @@
 /**
  * THE table of etcd errors: gRPC status code and the exact message etcd sends. Clients (etcdctl,
  * clientv3, the etcd3 npm package) match on these strings, so they must stay byte for byte equal
- * to etcd's `api/v3rpc/rpctypes/error.go` (checked against the 3.4, 3.5 and 3.6 files; entries
- * that appeared only in newer versions are marked). Codes follow 3.4/3.5; 3.6 moved NotCapable,
+ * to etcd's `api/v3rpc/rpctypes/error.go` (checked against the 3.4 file and two later versions of
+ * it; entries newer than 3.4 are marked). Codes follow 3.4; the newest file moves NotCapable,
  * NotSupportedForLearner and ClusterVersionUnavailable from UNAVAILABLE to FAILED_PRECONDITION,
  * which matters to clients that retry on UNAVAILABLE. No gRPC import here: codes are numbers.
  */
