@@ -167,7 +167,7 @@ function nodeIdOrNone(text: string): NodeId {
   return text === '' ? ('' as NodeId) : nodeId(text);
 }
 
-export function writeEntry(w: ByteWriter, entry: Entry): void {
+function writeEntry(w: ByteWriter, entry: Entry): void {
   w.u8(enumCode(ENTRY_TYPES, entry.type, 'entry type'));
   w.varint(entry.term);
   w.varint(entry.index);

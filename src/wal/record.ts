@@ -164,11 +164,6 @@ export function findValidFrameAfter(
   return undefined;
 }
 
-export function isAllZero(buf: Uint8Array, from: number): boolean {
-  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
 export function readCrcPayload(payload: Uint8Array): number | undefined {
   if (payload.length !== 4) return undefined;
   return new DataView(payload.buffer, payload.byteOffset, 4).getUint32(0, true);

@@ -49,7 +49,7 @@ interface WriterState {
  * Segments are not preallocated: the Disk seam is append-only (no positional writes), which
  * keeps the simulator's torn-write model simple, and a torn tail is then always the end of the
  * file. Preallocation would save the size update an fdatasync of an append must also flush
- * (~4,200 vs ~6,800 syncs/s here), but the node loop batches a whole Ready per sync, so the
+ * (~4,200 vs ~6,800 syncs/s on this machine per TOOLCHAIN.md), but the node loop batches a whole Ready per sync, so the
  * sync count, not its cost, dominates. Zero-filled tails are still handled on open, since a
  * crash can leave an extended but unwritten tail on a real file system.
  *
@@ -142,9 +142,10 @@ export class Wal {
   }
 
   /**
-   * Snapshot markers in the kept segments whose index is committed, oldest first, without
-   * changing anything on disk. A node picks the newest snapshot file that appears here: a
-   * snapshot file saved just before a crash may have no marker yet.
+   * Snapshot markers in the kept segments that are safe to restore from (local ones at or
+   * below the saved commit index, installed ones always), oldest first, without changing
+   * anything on disk. A node picks the newest snapshot file that appears here: a snapshot
+   * file saved just before a crash may have no marker yet.
    */
   static snapshotMarkers(disk: Disk, dir: string): WalSnapshotMarker[] {
     const scan = scanWal(disk, dir, 'oldest');
