@@ -7,8 +7,10 @@
  *   `new RaftNode({...})`. Nothing needs persisting for the bootstrap itself.
  * - Restart: refill a MemoryStorage from disk (applySnapshot(newest snapshot) or bootstrap() if
  *   none, append(entries), setHardState(hs)), then `new RaftNode({..., applied})` where
- *   `applied` is the state machine's applied index. Committed entries after `applied` are
- *   delivered again; confChange entries among them must be passed to applyConfChange again.
+ *   `applied` is the state machine's applied index. Raft replays the confChange entries in
+ *   (snapshot, applied] itself, so take the current configuration from `status().config`
+ *   after construction (not from the snapshot: it would miss those changes). Committed entries
+ *   after `applied` are delivered again; pass confChange entries among them to applyConfChange.
  * - Inputs: tick() every tick; step(msg) for each peer message; propose/proposeConfChange/
  *   readIndex (throw ProposalDropped when refused); transferLeader; campaign.
  * - Output: while hasReady(): rd = ready(); persist rd.snapshot (storage.applySnapshot),
@@ -18,7 +20,14 @@
  * - Transport feedback: reportUnreachable(peer) on send failure, reportSnapshot(peer, ok) when
  *   a `snap` message was delivered or failed.
  * - Log compaction: storage.createSnapshot(appliedIndex, confState, data) then
- *   storage.compact(index) (keep some entries for slow followers).
+ *   storage.compact(index) (keep some entries for slow followers). confState must be the
+ *   configuration as of appliedIndex (the last applyConfChange result, or status().config).
+ * - ReadIndex contexts must be unique across the cluster (the leader matches acks by ctx).
+ * - Membership: one change at a time; a second one proposed before the first is applied is
+ *   committed as an empty entry. Removing the last voter is ignored. A removed leader keeps
+ *   leading (refusing proposals) until it has caught up a successor and sent it timeoutNow.
+ *   Liveness with removed members that never learn of their removal needs preVote or
+ *   checkQuorum (use both).
  */
 export type {
   Entry,
