@@ -128,6 +128,13 @@ describe('importers', () => {
     expect(ops[1]?.value).toEqual({ key: '3', value: 'x 0 0 y' });
   });
 
+  it('porcupine kv fast path and the EDN reader agree; odd lines fall back', () => {
+    const plain = '{:process 1, :type :invoke, :f :append, :key "0", :value "x 1 0 y"}\n{:process 1, :type :ok, :f :append, :key "0", :value "x 1 0 y"}\n';
+    expect(importPorcupineKv(plain)).toEqual(importJepsenEdn(plain));
+    const escaped = '{:process 1, :type :invoke, :f :put, :key "0", :value "a\\"b"}\n';
+    expect(importPorcupineKv(escaped)[0]?.value).toEqual({ key: '0', value: 'a"b' });
+  });
+
   it('jepsen EDN: vector or stream of maps, nemesis info pairs, :index and :time', () => {
     const text = `[{:type :invoke, :f :read, :value nil, :process 0, :time 10, :index 0}
       {:type :info, :f :start, :value nil, :process :nemesis, :time 11, :index 1}
