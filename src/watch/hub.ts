@@ -75,6 +75,8 @@ interface Watcher {
   /** undefined: the single key; empty: every key >= key; otherwise [key, end). */
   readonly end: Uint8Array | undefined;
   readonly keyText: string;
+  /** How the synced group indexes it: by exact key, by prefix, or in the scanned list. */
+  readonly kind: 'key' | 'prefix' | 'range';
   readonly noPut: boolean;
   readonly noDelete: boolean;
   readonly prevKv: boolean;
@@ -107,6 +109,18 @@ function response(watchId: number, revision: number): WatchResponse {
   return { header: header(revision), watchId, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [] };
 }
 
+/** etcd's GetPrefixRangeEnd: the end of the range of keys starting with `key`; "\0" if none. */
+function prefixEnd(key: Uint8Array): Uint8Array {
+  for (let i = key.length - 1; i >= 0; i--) {
+    if ((key[i] as number) < 0xff) {
+      const end = key.slice(0, i + 1);
+      end[i] = (end[i] as number) + 1;
+      return end;
+    }
+  }
+  return Uint8Array.of(0);
+}
+
 function inRange(w: Watcher, key: Uint8Array): boolean {
   if (w.end === undefined) return compareBytes(key, w.key) === 0;
   if (compareBytes(key, w.key) < 0) return false;
@@ -117,8 +131,16 @@ export class WatchHub {
   private rev: number;
   private nextStreamId = 1;
   private readonly streams = new Map<number, Stream>();
-  /** Synced single-key watchers by key (latin1 of the bytes), and synced range watchers. */
+  /**
+   * The synced group, indexed so that fan-out does not scan every watcher: single-key watchers by
+   * key, prefix watchers by prefix (an event looks up each prefix length in use), and only other
+   * ranges (from-key, arbitrary [a, b)) in a list that is scanned. Keys are latin1 strings of the
+   * bytes, so string prefixes are byte prefixes.
+   */
   private readonly syncedByKey = new Map<string, Set<Watcher>>();
+  private readonly syncedByPrefix = new Map<string, Set<Watcher>>();
+  /** Prefix length -> number of distinct prefixes of that length in syncedByPrefix. */
+  private readonly prefixLengths = new Map<number, number>();
   private readonly syncedRanges = new Set<Watcher>();
   private syncedCount = 0;
   private readonly unsynced = new Set<Watcher>();
@@ -180,7 +202,11 @@ export class WatchHub {
         if (b === undefined) batches.set(w, [ev]);
         else b.push(ev);
       };
-      this.syncedByKey.get(latin1(ev.kv.key))?.forEach(add);
+      const keyText = latin1(ev.kv.key);
+      this.syncedByKey.get(keyText)?.forEach(add);
+      for (const len of this.prefixLengths.keys()) {
+        if (len <= keyText.length) this.syncedByPrefix.get(keyText.slice(0, len))?.forEach(add);
+      }
       for (const w of this.syncedRanges) if (inRange(w, ev.kv.key)) add(w);
     }
     for (const [w, evs] of batches) {
@@ -321,6 +347,7 @@ export class WatchHub {
       key,
       end,
       keyText: latin1(key),
+      kind: end === undefined ? 'key' : end.length > 0 && compareBytes(end, prefixEnd(key)) === 0 ? 'prefix' : 'range',
       noPut: filters.includes(FilterType.NOPUT),
       noDelete: filters.includes(FilterType.NODELETE),
       prevKv: req.prevKv === true,
@@ -338,12 +365,16 @@ export class WatchHub {
     assert(!this.unsynced.has(w), 'watcher in both groups');
     w.synced = true;
     this.syncedCount++;
-    if (w.end !== undefined) {
+    if (w.kind === 'range') {
       this.syncedRanges.add(w);
       return;
     }
-    let set = this.syncedByKey.get(w.keyText);
-    if (set === undefined) this.syncedByKey.set(w.keyText, (set = new Set()));
+    const index = w.kind === 'key' ? this.syncedByKey : this.syncedByPrefix;
+    let set = index.get(w.keyText);
+    if (set === undefined) {
+      index.set(w.keyText, (set = new Set()));
+      if (w.kind === 'prefix') this.prefixLengths.set(w.keyText.length, (this.prefixLengths.get(w.keyText.length) ?? 0) + 1);
+    }
     set.add(w);
   }
 
@@ -351,13 +382,21 @@ export class WatchHub {
     assert(w.synced, 'removing an unsynced watcher from the synced group');
     w.synced = false;
     this.syncedCount--;
-    if (w.end !== undefined) {
-      this.syncedRanges.delete(w);
+    if (w.kind === 'range') {
+      assert(this.syncedRanges.delete(w), 'synced range watcher missing');
       return;
     }
-    const set = this.syncedByKey.get(w.keyText);
-    assert(set !== undefined && set.delete(w), 'synced watcher missing from its key');
-    if (set.size === 0) this.syncedByKey.delete(w.keyText);
+    const index = w.kind === 'key' ? this.syncedByKey : this.syncedByPrefix;
+    const set = index.get(w.keyText);
+    assert(set !== undefined && set.delete(w), 'synced watcher missing from its index');
+    if (set.size > 0) return;
+    index.delete(w.keyText);
+    if (w.kind === 'prefix') {
+      const n = this.prefixLengths.get(w.keyText.length) ?? 0;
+      assert(n > 0, 'prefix length count underflow');
+      if (n === 1) this.prefixLengths.delete(w.keyText.length);
+      else this.prefixLengths.set(w.keyText.length, n - 1);
+    }
   }
 
   private moveToUnsynced(w: Watcher): void {

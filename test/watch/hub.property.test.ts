@@ -14,7 +14,7 @@ import { FakeStore, type Op as WriteOp } from './fake.js';
 
 const KEYS = ['a', 'ab', 'b', 'ba', 'c'];
 
-type RangeKind = 'key' | 'prefix' | 'fromKey' | 'all';
+type RangeKind = 'key' | 'prefix' | 'span' | 'fromKey' | 'all';
 type Op =
   | { op: 'write'; writes: { key: number; del: boolean }[] }
   | { op: 'watch'; stream: number; key: number; range: RangeKind; start: number; noPut: boolean; noDelete: boolean; prevKv: boolean; fragment: boolean }
@@ -34,7 +34,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       op: fc.constant('watch' as const),
       stream: streamArb,
       key: fc.integer({ min: 0, max: KEYS.length - 1 }),
-      range: fc.constantFrom<RangeKind>('key', 'prefix', 'fromKey', 'all'),
+      range: fc.constantFrom<RangeKind>('key', 'prefix', 'span', 'fromKey', 'all'),
       start: fc.integer({ min: -1, max: 12 }),
       noPut: fc.boolean(),
       noDelete: fc.boolean(),
@@ -74,6 +74,7 @@ function createRequest(o: Extract<Op, { op: 'watch' }>, rev: number): WatchCreat
   const start = o.start < 0 ? 0 : Math.max(1, rev - o.start); // mostly in the past, sometimes now
   const req: WatchCreateRequest = { key, startRevision: start, filters, prevKv: o.prevKv, fragment: o.fragment };
   if (o.range === 'prefix') req.rangeEnd = prefixEnd(key);
+  if (o.range === 'span') req.rangeEnd = utf8((KEYS[o.key] as string) < 'bb' ? 'bb' : 'd'); // a plain [a, b)
   if (o.range === 'fromKey') req.rangeEnd = Uint8Array.of(0);
   if (o.range === 'all') {
     req.key = Uint8Array.of(0);

@@ -130,6 +130,29 @@ describe('key ranges', () => {
     expect(rec.events()).toHaveLength(2);
   });
 
+  it('prefix watchers are indexed by prefix, including prefixes ending in 0xff, and agree with plain ranges', () => {
+    let rev = 1;
+    const hub = new WatchHub({ currentRevision: () => rev, compactRevision: () => -1, eventsBetween: () => [] });
+    const rec = new Recorder();
+    const s = hub.openStream(rec.sink);
+    s.watch({ key: Uint8Array.of(0x61, 0xff), rangeEnd: Uint8Array.of(0x62) }); // 0: prefix "a\xff"
+    s.watch({ key: Uint8Array.of(0x61, 0xff), rangeEnd: Uint8Array.of(0x62, 0x00) }); // 1: a plain range
+    s.watch({ key: Uint8Array.of(0xff, 0xff), rangeEnd: Uint8Array.of(0) }); // 2: prefix of 0xff bytes is from-key
+    s.watch({ key: b('a'), rangeEnd: b('b') }); // 3: prefix "a"
+    rec.take();
+    const keys = [[0x61], [0x61, 0xff], [0x61, 0xff, 0x00], [0x61, 0xfe, 0xff], [0x62], [0xff, 0xff, 0x01]];
+    for (const k of keys) {
+      rev++;
+      const kv = { key: Uint8Array.from(k), value: b('v'), createRevision: rev, modRevision: rev, version: 1, lease: 0n };
+      hub.onApply(rev, [{ type: EventType.PUT, kv }]);
+    }
+    const revsOf = (id: number) => rec.responses.filter((r) => r.watchId === id).map((r) => r.header.revision);
+    expect(revsOf(0)).toEqual([3, 4]);
+    expect(revsOf(1)).toEqual([3, 4, 6]);
+    expect(revsOf(2)).toEqual([7]);
+    expect(revsOf(3)).toEqual([2, 3, 4, 5]);
+  });
+
   it('every event of a revision arrives in one response', () => {
     const { store, rec, stream } = setup();
     stream.watch({ key: b('k'), rangeEnd: b('l') });
