@@ -17,6 +17,8 @@ export interface ServerFlags {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** Entries kept behind a snapshot so a slow follower catches up without one (etcd's experimental flag). */
+  readonly snapshotCatchUpEntries: number;
   readonly quotaBackendBytes: number;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
@@ -43,6 +45,7 @@ const SPECS: Readonly<Record<string, FlagSpec>> = {
   'heartbeat-interval': { env: 'ETCD_HEARTBEAT_INTERVAL', default: '100' },
   'election-timeout': { env: 'ETCD_ELECTION_TIMEOUT', default: '1000' },
   'snapshot-count': { env: 'ETCD_SNAPSHOT_COUNT', default: '100000' },
+  'experimental-snapshot-catchup-entries': { env: 'ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES', default: '5000' },
   'quota-backend-bytes': { env: 'ETCD_QUOTA_BACKEND_BYTES', default: '0' },
   'max-request-bytes': { env: 'ETCD_MAX_REQUEST_BYTES', default: '1572864' },
   'max-txn-ops': { env: 'ETCD_MAX_TXN_OPS', default: '128' },
@@ -69,6 +72,8 @@ export const USAGE = `usage: tsetcd [flags]
   --heartbeat-interval MS              time of a heartbeat interval (default 100)
   --election-timeout MS                time for an election to time out (default 1000)
   --snapshot-count N                   applied entries between snapshots (default 100000)
+  --experimental-snapshot-catchup-entries N
+                                       entries kept for slow followers after a snapshot (default 5000)
   --quota-backend-bytes N              backend size before a NOSPACE alarm (default 0: 2 GiB)
   --max-request-bytes N                maximum client request size (default 1572864)
   --max-txn-ops N                      maximum operations in a txn (default 128)
@@ -155,6 +160,7 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: integer(get('snapshot-count'), 'snapshot-count', 1),
+    snapshotCatchUpEntries: integer(get('experimental-snapshot-catchup-entries'), 'experimental-snapshot-catchup-entries', 1),
     quotaBackendBytes: integer(get('quota-backend-bytes'), 'quota-backend-bytes', -1),
     maxRequestBytes: integer(get('max-request-bytes'), 'max-request-bytes', 1),
     maxTxnOps: integer(get('max-txn-ops'), 'max-txn-ops', 1),

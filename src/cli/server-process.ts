@@ -94,7 +94,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
       electionTicks: Math.max(2, Math.round(flags.electionTimeoutMs / tickMs)),
       heartbeatTicks: 1,
       snapshotCount: flags.snapshotCount,
-      catchUpEntries: 5000,
+      catchUpEntries: flags.snapshotCatchUpEntries,
       maxInflightMsgs: 512,
       maxSizePerMsgBytes: 1024 * 1024,
     },

@@ -341,6 +341,7 @@ export class PeerTransport implements Transport<Message> {
         if (messages.length !== 1 || messages[0]?.type !== 'snap') throw new PeerCodecError('snapshot request without exactly one snap message');
         this.deliver(messages);
         this.stats.snapshotsReceived++;
+        this.options.logger.info('snapshot received', { from: messages[0].from, index: messages[0].snapshot?.meta.index, bytes: total });
         stream.respond({ ':status': 200 }, { endStream: true });
       } catch (error) {
         this.garbage(stream, error);

@@ -33,7 +33,9 @@ const sorted = (m: Map<string, string>): Array<[string, string]> => [...m].sort(
 
 describe.sequential('real 3-member cluster', () => {
   beforeAll(async () => {
-    cluster = new LocalCluster();
+    // Small snapshot settings: a member that was down, and a member that joins later, are both
+    // behind the leader's compacted log, so they catch up through a streamed Raft snapshot.
+    cluster = new LocalCluster(['--snapshot-count', '20', '--experimental-snapshot-catchup-entries', '5']);
     for (const name of FOUNDERS) await cluster.define(name);
     for (const name of FOUNDERS) cluster.start(name, FOUNDERS);
   });
@@ -74,7 +76,14 @@ describe.sequential('real 3-member cluster', () => {
       const next = await eventually('a new leader among the survivors', 20_000, () => cluster.leader(survivors));
       expect(next).not.toBe(old);
       const endpoints = survivors.map((n) => cluster.endpoint(n));
-      for (let i = 0; i < 10; i++) await eventually(`write ${i}`, 10_000, async () => ((await put(`k-after-${i}`, `v${i}`, endpoints)) ? true : undefined));
+      // Enough entries for the leader to snapshot and compact past what the dead member holds.
+      for (let batch = 0; batch < 5; batch++) {
+        await Promise.all(
+          Array.from({ length: 8 }, (_, j) => batch * 8 + j).map((i) =>
+            eventually(`write ${i}`, 10_000, async () => ((await put(`k-after-${i}`, `v${i}`, endpoints)) ? true : undefined)),
+          ),
+        );
+      }
       cluster.start(old, FOUNDERS); // restart from its data dir
       // A serializable read is served from the member's own state: equal means it caught up.
       await eventually(`${old} to catch up`, 30_000, async () => {
@@ -83,6 +92,9 @@ describe.sequential('real 3-member cluster', () => {
       });
       for (const name of FOUNDERS) expect(sorted(await readAll(name))).toEqual(sorted(acked));
       expect(await put('k-rejoined', 'yes', [cluster.endpoint(old)])).toBe(true);
+      expect(cluster.member(old).logs.some((l) => l.includes('snapshot received'))).toBe(true);
+      // The member list came back with the snapshot too.
+      expect((await cluster.memberList([cluster.endpoint(old)])).map((m) => m.name).sort()).toEqual(FOUNDERS);
     } catch (error) {
       console.error(cluster.recentLogs());
       throw error;
@@ -112,6 +124,8 @@ describe.sequential('real 3-member cluster', () => {
         const local = await readAll('n4', 's');
         return JSON.stringify(sorted(local)) === JSON.stringify(sorted(acked)) ? true : undefined;
       });
+      // The leader's log was compacted long ago: the joiner caught up through a snapshot.
+      expect(n4.logs.some((l) => l.includes('snapshot received'))).toBe(true);
       const id = pending?.id ?? '';
       await eventually('promote to succeed', 20_000, async () => {
         const r = await cluster.ctl(['member', 'promote', id], FOUNDERS.map((n) => cluster.endpoint(n)));

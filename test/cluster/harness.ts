@@ -67,6 +67,9 @@ export class LocalCluster {
   readonly members = new Map<string, MemberProcess>();
   private readonly token = `test-${process.pid}`;
 
+  /** `extraArgs` go to every member (e.g. a small --snapshot-count to exercise snapshots). */
+  constructor(private readonly extraArgs: readonly string[] = []) {}
+
   async define(name: string): Promise<MemberProcess> {
     const member: MemberProcess = {
       name,
@@ -112,6 +115,7 @@ export class LocalCluster {
       '--initial-cluster-token', this.token,
       '--heartbeat-interval', '100',
       '--election-timeout', '1000',
+      ...this.extraArgs,
     ];
     const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     m.child = child;
