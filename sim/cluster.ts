@@ -15,10 +15,25 @@ import { SimNetwork } from './network.js';
 import type { SimNetworkOptions } from './network.js';
 import { ClusterInvariants } from './invariants.js';
 import type { NodeView } from './invariants.js';
-import { RegisterMachine } from './register-machine.js';
-import type { RegisterResult } from './register-machine.js';
+import type { StateMachine } from '../src/server/index.js';
 
-export interface ClusterOptions {
+/** A replicated state machine the simulator can run and compare across members. */
+export interface SimMachine<R> extends StateMachine<R> {
+  /** Digest of the whole state: equal on members that applied the same prefix. */
+  stateHash(): number;
+}
+
+/** Called by a machine for every applied index, so all members can be checked to apply one sequence. */
+export type ApplyObserver = (index: number, term: number, digest: number) => void;
+
+/** A cluster whatever its machine, for code that only crashes, partitions and observes it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCluster = SimCluster<any, SimMachine<any>>;
+
+export type MachineFactory<R, M extends SimMachine<R>> = (id: NodeId, onApply: ApplyObserver) => M;
+
+export interface ClusterOptions<R, M extends SimMachine<R>> {
+  readonly machine: MachineFactory<R, M>;
   readonly nodeIds: readonly NodeId[];
   readonly node: Omit<NodeConfig, 'id' | 'initialVoters'>;
   readonly disk: (id: NodeId) => SimDiskOptions;
@@ -29,14 +44,14 @@ export interface ClusterOptions {
 export type NodeState = 'up' | 'paused' | 'crashed';
 
 /** One machine: its disk and clock survive crashes; the process (node, machine) does not. */
-interface Slot {
+interface Slot<R, M> {
   readonly id: NodeId;
   readonly device: SimDiskDevice;
   readonly clock: SimClock;
   state: NodeState;
   incarnation: number;
-  node: ServerNode<RegisterResult> | undefined;
-  machine: RegisterMachine | undefined;
+  node: ServerNode<R> | undefined;
+  machine: M | undefined;
   /** Why the process last died on its own (disk error), for reports. */
   lastFatal: string | undefined;
   /** The node found its own data corrupt and refuses to start, as etcd does; it stays down. */
@@ -48,22 +63,30 @@ interface Slot {
  * and SimNetwork. A crash drops the process and every unsynced write; a restart builds a new
  * process from what the disk kept. Invariants are checked through `check()` after every event.
  */
-export class SimCluster {
+export class SimCluster<R, M extends SimMachine<R>> {
   readonly network: SimNetwork<Message>;
   readonly invariants = new ClusterInvariants();
   readonly ids: readonly NodeId[];
-  private readonly slots = new Map<NodeId, Slot>();
+  private readonly slots = new Map<NodeId, Slot<R, M>>();
   private checksSinceLogMatching = 0;
 
   constructor(
     private readonly loop: SimLoop,
     private readonly rand: SeededRand,
-    private readonly options: ClusterOptions,
+    private readonly options: ClusterOptions<R, M>,
   ) {
     this.ids = [...options.nodeIds];
-    this.network = new SimNetwork<Message>(loop, rand.fork('network'), { ...options.network, describe: describeMessage });
+    this.network = new SimNetwork<Message>(loop, rand.fork('network'), {
+      ...options.network,
+      describe: describeMessage,
+      // Raft tolerates duplicated messages, but a duplicated forwarded proposal is a second
+      // copy of a client's request, applied twice (etcd's applier does not dedupe either). Our
+      // peer transport, like etcd's, sends each message at most once over an HTTP/2 stream, so
+      // the network here duplicates everything except proposals.
+      duplicable: (m) => m.type !== 'prop',
+    });
     for (const id of this.ids) {
-      const slot: Slot = {
+      const slot: Slot<R, M> = {
         id,
         device: new SimDiskDevice(rand.fork(`disk/${id}`), options.disk(id)),
         clock: new SimClock(loop, id, options.clock(id)),
@@ -88,12 +111,12 @@ export class SimCluster {
     return this.slot(id).state;
   }
 
-  node(id: NodeId): ServerNode<RegisterResult> | undefined {
+  node(id: NodeId): ServerNode<R> | undefined {
     const slot = this.slot(id);
     return slot.state === 'up' ? slot.node : undefined;
   }
 
-  machine(id: NodeId): RegisterMachine | undefined {
+  machine(id: NodeId): M | undefined {
     const slot = this.slot(id);
     return slot.state === 'up' ? slot.machine : undefined;
   }
@@ -145,7 +168,7 @@ export class SimCluster {
       disk: slot.device.open(),
       logger: silentLogger,
     };
-    const machine = new RegisterMachine((index, term, digest) => this.invariants.onApply(id, index, term, digest));
+    const machine = this.options.machine(id, (index, term, digest) => this.invariants.onApply(id, index, term, digest));
     slot.machine = machine;
     this.invariants.onRestart(id);
     try {
@@ -212,7 +235,7 @@ export class SimCluster {
   }
 
   /** A disk error stops the process, as etcd exits on a failed fsync; anything else fails the run. */
-  private onFatal(slot: Slot, error: unknown): void {
+  private onFatal(slot: Slot<R, M>, error: unknown): void {
     if (error instanceof WalCorruptError || error instanceof CodecError) {
       // Detected corruption: the CRCs did their job. The member stays down until replaced.
       slot.lastFatal = error.message;
@@ -233,7 +256,7 @@ export class SimCluster {
     this.loop.fail(error);
   }
 
-  private slot(id: NodeId): Slot {
+  private slot(id: NodeId): Slot<R, M> {
     const slot = this.slots.get(id);
     assert(slot !== undefined, () => `no node ${id}`);
     return slot;

@@ -197,11 +197,22 @@ export class SimDiskDevice {
 
   constructor(
     readonly rand: SeededRand,
-    readonly options: SimDiskOptions = {},
+    private faultOptions: SimDiskOptions = {},
   ) {
-    for (const p of [options.tornWriteProb, options.corruptionProb, options.syncFailProb, options.writeFailProb, options.slowSyncProb]) {
+    const o = faultOptions;
+    for (const p of [o.tornWriteProb, o.corruptionProb, o.syncFailProb, o.writeFailProb, o.slowSyncProb]) {
       assert(p === undefined || (p >= 0 && p <= 1), () => `SimDiskDevice: probability ${p} out of [0, 1]`);
     }
+  }
+
+  get options(): SimDiskOptions {
+    return this.faultOptions;
+  }
+
+  /** Turns off every injected fault (torn writes, corruption, EIO, ENOSPC, slow syncs) from now on. */
+  quiesce(): void {
+    this.faultOptions = { syncLatencyMsMin: this.faultOptions.syncLatencyMsMin ?? 0, syncLatencyMsMax: this.faultOptions.syncLatencyMsMin ?? 0 };
+    this.injectedSyncFailures = 0;
   }
 
   /** The running process's view. One at a time: crash() closes it. */

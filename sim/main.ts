@@ -14,7 +14,7 @@ import { firstDivergence } from './loop.js';
 import { EXIT_CODES, runSimulation } from './run.js';
 import type { SimRunOptions, SimRunResult } from './run.js';
 
-const USAGE = `usage: npm run sim -- [--seed N] [--nodes 3|5] [--time ms] [--clients N] [--no-faults] [--check-determinism]`;
+const USAGE = `usage: npm run sim -- [--seed N] [--nodes 3|5] [--time ms] [--clients N] [--workload register|kv] [--no-faults] [--check-determinism]`;
 
 function parseOptions(argv: string[]): { run: SimRunOptions; checkDeterminism: boolean } {
   const { values } = parseArgs({
@@ -24,6 +24,7 @@ function parseOptions(argv: string[]): { run: SimRunOptions; checkDeterminism: b
       nodes: { type: 'string' },
       time: { type: 'string' },
       clients: { type: 'string' },
+      workload: { type: 'string' },
       'no-faults': { type: 'boolean', default: false },
       'check-determinism': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -38,8 +39,11 @@ function parseOptions(argv: string[]): { run: SimRunOptions; checkDeterminism: b
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`--seed must be a non-negative integer, got ${values.seed}`);
   const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
   if (nodes !== undefined && nodes !== 3 && nodes !== 5) throw new Error(`--nodes must be 3 or 5, got ${values.nodes}`);
+  const workload = values.workload ?? 'register';
+  if (workload !== 'register' && workload !== 'kv') throw new Error(`--workload must be register or kv, got ${workload}`);
   const run: SimRunOptions = {
     seed,
+    workload,
     ...(nodes === undefined ? {} : { nodes }),
     ...(values.time === undefined ? {} : { safetyMs: positive('--time', values.time) }),
     ...(values.clients === undefined ? {} : { clients: positive('--clients', values.clients) }),
@@ -59,6 +63,7 @@ function reproduceCommand(run: SimRunOptions): string {
   if (run.nodes !== undefined) parts.push(`--nodes ${run.nodes}`);
   if (run.safetyMs !== undefined) parts.push(`--time ${run.safetyMs}`);
   if (run.clients !== undefined) parts.push(`--clients ${run.clients}`);
+  if (run.workload !== undefined && run.workload !== 'register') parts.push(`--workload ${run.workload}`);
   if (run.noFaults) parts.push('--no-faults');
   return parts.join(' ');
 }

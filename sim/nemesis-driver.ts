@@ -1,7 +1,7 @@
 import type { NodeId, SeededRand } from '../src/util/index.js';
 import type { HistoryRecorder, Value } from '../histories/index.js';
 import { NEMESIS } from '../histories/index.js';
-import type { SimCluster } from './cluster.js';
+import type { AnyCluster } from './cluster.js';
 import type { EpisodeProfile, FaultProfile, PartitionKind } from './faults.js';
 import { drawIntervalMs } from './faults.js';
 import type { SimLoop } from './loop.js';
@@ -18,7 +18,7 @@ export class SimNemesis {
 
   constructor(
     private readonly loop: SimLoop,
-    private readonly cluster: SimCluster,
+    private readonly cluster: AnyCluster,
     private readonly rand: SeededRand,
     private readonly profile: FaultProfile,
     private readonly recorder: HistoryRecorder,
@@ -37,10 +37,11 @@ export class SimNemesis {
     this.active = false;
   }
 
-  /** Heals everything: no partitions or steady loss, every process up (unless its disk is broken). */
+  /** Heals everything: no partitions, loss or disk faults, every process up (unless its disk is broken). */
   healAll(): void {
     this.cluster.network.clearRules();
     for (const id of this.cluster.ids) {
+      this.cluster.device(id).quiesce();
       this.cluster.resume(id);
       this.cluster.restart(id);
     }

@@ -69,6 +69,11 @@ export interface SimNetworkOptions<M> {
   readonly duplicateExtraMsMax?: number;
   readonly reorderRate?: number;
   readonly reorderExtraMsMax?: number;
+  /**
+   * Which messages the network may duplicate (default: all). A transport over one TCP or HTTP/2
+   * stream never duplicates; a datagram network may. Lets a user model what its real transport does.
+   */
+  readonly duplicable?: (message: M) => boolean;
   /** Copies a message at send time, if senders may mutate what they sent. */
   readonly clone?: (message: M) => M;
   /** One-line description of a message for the trace log. */
@@ -114,7 +119,7 @@ export class SimNetwork<M> {
     assert(Number.isInteger(this.latencyMsMin) && this.latencyMsMin >= 0, 'latencyMsMin must be a non-negative integer');
     assert(Number.isInteger(this.latencyMsMax) && this.latencyMsMax >= this.latencyMsMin, 'latencyMsMax must be an integer >= latencyMsMin');
     if ((options.lossRate ?? 0) > 0) this.addRule(lossRule(options.lossRate ?? 0));
-    if ((options.duplicateRate ?? 0) > 0) this.addRule(duplicateRule(options.duplicateRate ?? 0, options.duplicateExtraMsMax ?? this.latencyMsMax));
+    if ((options.duplicateRate ?? 0) > 0) this.addRule(duplicateRule<M>(options.duplicateRate ?? 0, options.duplicateExtraMsMax ?? this.latencyMsMax, options.duplicable));
     if ((options.reorderRate ?? 0) > 0) this.addRule(reorderRule(options.reorderRate ?? 0, options.reorderExtraMsMax ?? this.latencyMsMax * 4));
   }
 
@@ -309,12 +314,12 @@ export function lossRule(rate: number): NetRule {
   return { name: `loss ${rate}`, category: 'base', decide: (c) => (c.rand.chance(rate) ? drop : PASS) };
 }
 
-export function duplicateRule(rate: number, extraMsMax: number): NetRule {
+export function duplicateRule<M = unknown>(rate: number, extraMsMax: number, duplicable: (message: M) => boolean = () => true): NetRule<M> {
   checkRate(rate, 'duplicateRule');
   return {
     name: `duplicate ${rate} +${extraMsMax}ms`,
     category: 'base',
-    decide: (c) => (c.rand.chance(rate) ? { kind: 'duplicate', extraMs: c.rand.between(0, extraMsMax) } : PASS),
+    decide: (c) => (duplicable(c.message) && c.rand.chance(rate) ? { kind: 'duplicate', extraMs: c.rand.between(0, extraMsMax) } : PASS),
   };
 }
 

@@ -1,5 +1,4 @@
 import { assert, crc32c, fromUtf8, utf8 } from '../src/util/index.js';
-import type { StateMachine } from '../src/server/index.js';
 
 /**
  * The simulator's replicated state until the KV store is wired in: independent registers with
@@ -14,14 +13,13 @@ export interface RegisterResult {
   readonly ok: boolean;
 }
 
-/** Called for every applied index, so the cluster can check all members apply one sequence. */
-export type ApplyObserver = (index: number, term: number, digest: number) => void;
+import type { ApplyObserver, SimMachine } from './cluster.js';
 
 export function encodeCommand(command: RegisterCommand): Uint8Array {
   return utf8(JSON.stringify(command));
 }
 
-export class RegisterMachine implements StateMachine<RegisterResult> {
+export class RegisterMachine implements SimMachine<RegisterResult> {
   private values = new Map<string, number>();
   private applied = 0;
 

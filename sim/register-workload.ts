@@ -5,7 +5,7 @@ import type { Value } from '../histories/index.js';
 import type { SimCluster } from './cluster.js';
 import type { SimLoop } from './loop.js';
 import { encodeCommand } from './register-machine.js';
-import type { RegisterCommand, RegisterResult } from './register-machine.js';
+import type { RegisterCommand, RegisterMachine, RegisterResult } from './register-machine.js';
 
 export interface RegisterWorkloadOptions {
   readonly clients: number;
@@ -40,7 +40,7 @@ export class RegisterWorkload {
 
   constructor(
     private readonly loop: SimLoop,
-    private readonly cluster: SimCluster,
+    private readonly cluster: SimCluster<RegisterResult, RegisterMachine>,
     private readonly rand: SeededRand,
     private readonly options: RegisterWorkloadOptions,
   ) {
