@@ -467,10 +467,9 @@ export class WatchHub {
       // revision while more batches follow (etcd reports the current revision here).
       if (evs.length > 0 && !this.deliver(w, evs, toRev)) continue;
       w.minRev = toRev + 1;
-      if (w.minRev > this.rev) {
-        this.unsynced.delete(w);
-        this.addSynced(w);
-      }
+      this.unsynced.delete(w);
+      if (w.minRev > this.rev) this.addSynced(w);
+      else this.unsynced.add(w); // to the back: rounds take turns when more than a round's worth lag
     }
   }
 

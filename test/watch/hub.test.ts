@@ -241,6 +241,19 @@ describe('history: replay, future starts, compaction', () => {
     expect(rs.flatMap(digest)).toEqual(['0:+a@2', '0:+a@3', '0:+a@4', '0:+a@5', '0:+a@6', '0:+a@7', '0:+a@8', '0:+a@9']);
   });
 
+  it('watchers lagging by more than one round take turns', () => {
+    const { store, hub, rec, stream } = setup({ maxRevisionsPerSync: 2, maxWatchersPerSync: 1 });
+    for (let i = 0; i < 6; i++) store.put('a'); // 2..7
+    stream.watch({ key: b('a'), startRevision: 2 });
+    stream.watch({ key: b('a'), startRevision: 2 });
+    rec.take();
+    const order: number[] = [];
+    while (hub.syncWatchers() > 0) order.push(...rec.take().map((r) => r.watchId));
+    order.push(...rec.take().map((r) => r.watchId));
+    expect(order).toEqual([0, 1, 0, 1, 0, 1]);
+    expect(rec.events()).toEqual([]);
+  });
+
   it('a start revision in the future skips events before it', () => {
     const { store, hub, rec, stream } = setup();
     stream.watch({ key: b('a'), startRevision: 4 });
