@@ -210,6 +210,7 @@ export class WatchHub {
       for (const w of this.syncedRanges) if (inRange(w, ev.kv.key)) add(w);
     }
     for (const [w, evs] of batches) {
+      if (!this.isLive(w)) continue; // canceled by a sink earlier in this loop
       if (w.minRev > revision) continue; // started in the future
       if (!this.deliver(w, evs, revision)) {
         // Slow consumer: catch it up from history later rather than drop or queue unboundedly.
@@ -410,6 +411,11 @@ export class WatchHub {
     w.stream.watchers.delete(w.id);
   }
 
+  /** Sinks may cancel watchers or close streams re-entrantly, while a fan-out loop is running. */
+  private isLive(w: Watcher): boolean {
+    return !w.stream.closed && w.stream.watchers.get(w.id) === w;
+  }
+
   private isFull(s: Stream): boolean {
     return s.pendingResponses >= this.streamCapacity;
   }
@@ -461,7 +467,7 @@ export class WatchHub {
       last = ev.kv.modRevision;
     }
     for (const w of chosen) {
-      if (w.minRev > toRev) continue;
+      if (!this.isLive(w) || w.minRev > toRev) continue;
       const evs = events.filter((ev) => ev.kv.modRevision >= w.minRev && inRange(w, ev.kv.key));
       // The header says how far this response brings the watcher, which is less than the current
       // revision while more batches follow (etcd reports the current revision here).

@@ -90,6 +90,30 @@ describe('creating and canceling watchers', () => {
     ]);
   });
 
+  it('a sink may cancel watchers or close its stream while events fan out', () => {
+    const store = new FakeStore();
+    const hub = new WatchHub(store);
+    store.onApply = (rev, events) => hub.onApply(rev, events);
+    const got: string[] = [];
+    let closeOnEvent = false;
+    const s1 = hub.openStream((r) => {
+      got.push(...digest(r));
+      if (r.events.length > 0 && r.watchId === 0) s1.cancel(1);
+    });
+    const s2 = hub.openStream((r) => {
+      got.push(...digest(r).map((d) => `s2/${d}`));
+      if (r.events.length > 0 && closeOnEvent) s2.close();
+    });
+    s1.watch({ key: b('a') });
+    s1.watch({ key: b('a') });
+    s2.watch({ key: b('a') });
+    s2.watch({ key: b('a'), rangeEnd: b('b') });
+    closeOnEvent = true;
+    store.put('a');
+    expect(got).toEqual(['0:+a@2', 's2/0:+a@2']);
+    expect(hub.stats()).toEqual({ streams: 1, synced: 1, unsynced: 0 });
+  });
+
   it('closing a stream removes its watchers', () => {
     const { store, hub, rec, stream } = setup();
     stream.watch({ key: b('a') });
