@@ -157,8 +157,9 @@ describe('RaftNode snapshots and restart', () => {
     const ents: Entry[] = [1, 2, 3, 4].map((i) => ({ index: i, term: 1, type: 'normal', data: utf8(`e${i}`) }));
     r.step(msg({ type: 'app', from: n2, to: n1, term: 1, index: 0, logTerm: 0, entries: ents, commit: 4 }));
     drain(r, storage);
-    const snap = { meta: { index: 3, term: 1, confState: { voters: [n1, n2, n3], learners: [] } }, data: utf8('old') };
-    r.step(msg({ type: 'snap', from: n2, to: n1, term: 1, snapshot: snap }));
+    // Term 2 at index 3 cannot match our log: only the commit check keeps us from restoring it.
+    const snap = { meta: { index: 3, term: 2, confState: { voters: [n1, n2, n3], learners: [] } }, data: utf8('old') };
+    r.step(msg({ type: 'snap', from: n2, to: n1, term: 2, snapshot: snap }));
     const rd = r.ready();
     expect(rd.snapshot).toBeUndefined();
     expect(rd.messages).toHaveLength(1);
