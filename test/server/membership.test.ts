@@ -30,7 +30,7 @@ function fresh(): { store: MvccStore; registry: MemberRegistry; machine: Members
   return { store, registry, machine };
 }
 
-const cc = (type: ConfChange['type'], id: bigint, context = new Uint8Array(0)): ConfChange => ({ type, nodeId: nodeIdFromBigInt(id), context });
+const cc = (type: ConfChange["type"], id: bigint, context: Uint8Array = new Uint8Array(0)): ConfChange => ({ type, nodeId: nodeIdFromBigInt(id), context });
 
 describe('replicated member list', () => {
   it('applies add-learner, publish, promote and remove in log order, with the applied index', () => {
