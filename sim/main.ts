@@ -7,12 +7,17 @@
  * clock (to report speed) and write files; nothing it does feeds back into the run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeJsonl } from '../histories/index.js';
 import { firstDivergence } from './loop.js';
 import { EXIT_CODES, runSimulation } from './run.js';
 import type { SimRunOptions, SimRunResult } from './run.js';
+import { reproduceCommand, saveFailure } from './report.js';
+import type { FileSink } from './report.js';
+
+const NODE_FILES: FileSink = {
+  mkdirp: (dir) => mkdirSync(dir, { recursive: true }),
+  write: (path, text) => writeFileSync(path, text),
+};
 
 const USAGE = `usage: npm run sim -- [--seed N] [--nodes 3|5] [--time ms] [--clients N] [--workload register|kv] [--no-faults] [--check-determinism]`;
 
@@ -58,39 +63,6 @@ function positive(flag: string, text: string): number {
   return n;
 }
 
-function reproduceCommand(run: SimRunOptions): string {
-  const parts = ['npm run sim --', `--seed ${run.seed}`];
-  if (run.nodes !== undefined) parts.push(`--nodes ${run.nodes}`);
-  if (run.safetyMs !== undefined) parts.push(`--time ${run.safetyMs}`);
-  if (run.clients !== undefined) parts.push(`--clients ${run.clients}`);
-  if (run.workload !== undefined && run.workload !== 'register') parts.push(`--workload ${run.workload}`);
-  if (run.noFaults) parts.push('--no-faults');
-  return parts.join(' ');
-}
-
-function saveFailure(run: SimRunOptions, result: SimRunResult): string {
-  const dir = join('histories', 'runs', String(run.seed));
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ options: run, profile: result.profile }, null, 2) + '\n');
-  writeFileSync(join(dir, 'history.jsonl'), encodeJsonl(result.history));
-  writeFileSync(join(dir, 'trace.txt'), result.trace.join('\n') + '\n');
-  const report = [
-    `status: ${result.status} (exit ${EXIT_CODES[result.status]})`,
-    `message: ${result.message}`,
-    `reproduce: ${reproduceCommand(run)}`,
-    '',
-    result.profileText,
-    '',
-    'cluster at the end:',
-    result.clusterState,
-    '',
-    'nemesis actions:',
-    ...result.nemesisActions,
-  ].join('\n');
-  writeFileSync(join(dir, 'report.txt'), report + '\n');
-  return dir;
-}
-
 function summary(result: SimRunResult, wallMs: number): string {
   const simSeconds = result.virtualMs / 1000;
   return [
@@ -121,7 +93,7 @@ async function main(): Promise<number> {
   }
   if (result.status !== 'pass') {
     console.log(result.message);
-    const dir = saveFailure(run, result);
+    const dir = saveFailure(run, result, NODE_FILES);
     console.log(`saved to ${dir}/`);
     console.log(`reproduce: ${reproduceCommand(run)}`);
   }

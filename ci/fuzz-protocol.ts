@@ -1,0 +1,23 @@
+/** Messages between the fuzz driver and its worker processes (over the fork IPC channel). */
+import type { SimRunOptions, SimStatus } from '../sim/run.js';
+
+/** A simulator outcome, or what the driver saw when the worker itself failed. */
+export type FuzzStatus = SimStatus | 'timeout' | 'worker-died';
+
+export type ToWorker =
+  | { readonly kind: 'run'; readonly run: SimRunOptions; readonly injectFailure: boolean; readonly outDir: string; readonly campaign: string }
+  | { readonly kind: 'exit' };
+
+export interface SeedOutcome {
+  readonly seed: number;
+  readonly status: FuzzStatus;
+  /** First line of the run's message. */
+  readonly message: string;
+  readonly wallMs: number;
+  readonly reproduce: string;
+  /** histories/runs/<seed> for a failure. */
+  readonly savedDir?: string;
+  readonly traceHash?: string;
+}
+
+export type FromWorker = { readonly kind: 'ready' } | { readonly kind: 'done'; readonly outcome: SeedOutcome };

@@ -1,0 +1,52 @@
+/**
+ * A fuzz worker process: imports the simulator once, then runs the seeds the driver sends one
+ * at a time. A failing run is saved here (its history and trace never cross the IPC channel);
+ * the driver gets a small outcome back.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { reproduceCommand, saveFailure } from '../sim/report.js';
+import type { FileSink } from '../sim/report.js';
+import { runSimulation } from '../sim/run.js';
+import type { SimRunResult } from '../sim/run.js';
+import type { FromWorker, SeedOutcome, ToWorker } from './fuzz-protocol.js';
+
+const NODE_FILES: FileSink = {
+  mkdirp: (dir) => mkdirSync(dir, { recursive: true }),
+  write: (path, text) => writeFileSync(path, text),
+};
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+async function runOne(job: Extract<ToWorker, { kind: 'run' }>): Promise<SeedOutcome> {
+  const startedMs = Date.now();
+  let result: SimRunResult = await runSimulation(job.run);
+  if (job.injectFailure && result.status === 'pass') {
+    result = { ...result, status: 'correctness', message: 'injected failure (--inject-failure, a test hook): the run itself passed' };
+  }
+  const wallMs = Date.now() - startedMs;
+  const reproduce = reproduceCommand(job.run);
+  const base = { seed: job.run.seed, status: result.status, message: result.message.split('\n')[0] ?? '', wallMs, reproduce, traceHash: result.traceHash };
+  if (result.status === 'pass') return base;
+  const savedDir = saveFailure(job.run, result, NODE_FILES, job.outDir, [`fuzz campaign: ${job.campaign}`]);
+  return { ...base, savedDir };
+}
+
+process.on('message', (message: ToWorker) => {
+  if (message.kind === 'exit') {
+    process.disconnect();
+    return;
+  }
+  runOne(message).then(
+    (outcome) => send({ kind: 'done', outcome }),
+    (error: unknown) => {
+      // runSimulation classifies what the nodes throw; reaching here is a harness bug, still a failing seed.
+      const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      console.error(`fuzz worker: seed ${message.run.seed} threw outside the simulation: ${text}`);
+      send({ kind: 'done', outcome: { seed: message.run.seed, status: 'crash', message: `harness error: ${text.split('\n')[0] ?? ''}`, wallMs: 0, reproduce: reproduceCommand(message.run) } });
+    },
+  );
+});
+
+send({ kind: 'ready' });
