@@ -1,0 +1,107 @@
+/** Tables and warnings of `npm run bench`, from the raw per-run results. */
+import type { BenchOptions, TargetName, WorkloadName } from './args.js';
+import type { ClusterRun, MemoryProbe, WorkloadResult } from './run.js';
+import { fmt, formatTable, median, mib } from './stats.js';
+
+export interface WorkloadMedians {
+  readonly target: TargetName;
+  readonly workload: WorkloadName;
+  readonly rounds: number;
+  readonly throughputPerSec: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  readonly serverCpuCores: number;
+  readonly serverRssBytesPeak: number;
+  readonly generatorCpuCoresMax: number;
+  readonly errors: number;
+  /** Server CPU ms per completed request: the server's cost, independent of how loaded the machine was. */
+  readonly serverCpuMsPerRequest: number;
+}
+
+export interface BenchSummary {
+  readonly medians: readonly WorkloadMedians[];
+  readonly ratios: readonly { workload: WorkloadName; throughput: number; p50: number; p99: number; cpuPerRequest: number }[];
+  readonly memory: readonly { target: TargetName; keys: number; extrapolatedMiBPerMillionKeys: number }[];
+  readonly warnings: readonly string[];
+}
+
+function mediansOf(results: readonly WorkloadResult[]): Omit<WorkloadMedians, 'target' | 'workload'> {
+  const m = (f: (r: WorkloadResult) => number): number => median(results.map(f));
+  return {
+    rounds: results.length,
+    throughputPerSec: m((r) => r.throughputPerSec),
+    p50Ms: m((r) => r.latency.p50Ms),
+    p90Ms: m((r) => r.latency.p90Ms),
+    p99Ms: m((r) => r.latency.p99Ms),
+    p999Ms: m((r) => r.latency.p999Ms),
+    serverCpuCores: m((r) => r.serverCpuCores),
+    serverRssBytesPeak: m((r) => r.serverRssBytesPeak),
+    generatorCpuCoresMax: Math.max(...results.flatMap((r) => r.generatorCpuCores)),
+    errors: results.reduce((n, r) => n + r.errorCount, 0),
+    serverCpuMsPerRequest: m((r) => (r.throughputPerSec > 0 ? (r.serverCpuCores * 1000) / r.throughputPerSec : Number.NaN)),
+  };
+}
+
+function warningsOf(runs: readonly ClusterRun[]): string[] {
+  const out: string[] = [];
+  for (const run of runs)
+    for (const r of run.workloads) {
+      const label = `${r.target} round ${r.round} ${r.workload}`;
+      if (r.generatorSaturated)
+        out.push(`${label}: a load generator used ${fmt(Math.max(...r.generatorCpuCores) * 100, 0)}% of a core: it may be the bottleneck (add --workers)`);
+      if (r.machineCpuShare > 0.9)
+        out.push(`${label}: server + generators used ${fmt(r.machineCpuShare * 100, 0)}% of the machine's CPU: they compete for cores`);
+      if (r.errorCount > 0) out.push(`${label}: ${r.errorCount} errors: ${JSON.stringify(r.errors)}`);
+    }
+  return out;
+}
+
+export function summarizeRuns(options: BenchOptions, runs: readonly ClusterRun[]): BenchSummary {
+  const all = runs.flatMap((r) => r.workloads);
+  const medians: WorkloadMedians[] = [];
+  for (const workload of options.workloads)
+    for (const target of options.targets) {
+      const rs = all.filter((r) => r.target === target && r.workload === workload);
+      if (rs.length > 0) medians.push({ target, workload, ...mediansOf(rs) });
+    }
+  const ratios = options.workloads.flatMap((workload) => {
+    const e = medians.find((m) => m.target === 'etcd' && m.workload === workload);
+    const t = medians.find((m) => m.target === 'tsetcd' && m.workload === workload);
+    if (e === undefined || t === undefined) return [];
+    return [{ workload, throughput: t.throughputPerSec / e.throughputPerSec, p50: t.p50Ms / e.p50Ms, p99: t.p99Ms / e.p99Ms,
+      cpuPerRequest: t.serverCpuMsPerRequest / e.serverCpuMsPerRequest }];
+  });
+  const probes: MemoryProbe[] = runs.flatMap((r) => r.memory);
+  const memory = options.targets.flatMap((target) => {
+    const ps = probes.filter((p) => p.target === target);
+    if (ps.length === 0) return [];
+    const keys = Math.max(...ps.map((p) => p.keys));
+    const biggest = ps.filter((p) => p.keys === keys);
+    return [{ target, keys, extrapolatedMiBPerMillionKeys: median(biggest.map((p) => p.extrapolatedBytesPerMillionKeys)) / (1024 * 1024) }];
+  });
+  return { medians, ratios, memory, warnings: warningsOf(runs) };
+}
+
+export function formatSummary(options: BenchOptions, s: BenchSummary): string {
+  const header = ['workload', 'target', 'rounds', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'srv CPU%', 'srv CPU ms/req', 'srv RSS MiB', 'gen CPU% max', 'errors'];
+  const rows = s.medians.map((m) => [
+    m.workload, m.target, String(m.rounds), fmt(m.throughputPerSec, 0), fmt(m.p50Ms), fmt(m.p90Ms), fmt(m.p99Ms), fmt(m.p999Ms),
+    fmt(m.serverCpuCores * 100, 0), fmt(m.serverCpuMsPerRequest, 3), mib(m.serverRssBytesPeak), fmt(m.generatorCpuCoresMax * 100, 0), String(m.errors),
+  ]);
+  const parts = [
+    `${options.nodes} member(s), ${options.clients} clients, ${options.conns} conns, ${options.workers} workers, ` +
+      `key ${options.keySizeBytes} B, value ${options.valSizeBytes} B, ${options.durationMs / 1000} s per run, ${options.keys} keys; medians over rounds`,
+    formatTable(header, rows),
+  ];
+  if (s.ratios.length > 0)
+    parts.push(formatTable(['workload', 'tsetcd/etcd req/s', 'p50', 'p99', 'srv CPU/req'],
+      s.ratios.map((r) => [r.workload, fmt(r.throughput), fmt(r.p50), fmt(r.p99), fmt(r.cpuPerRequest)])));
+  if (s.memory.length > 0)
+    parts.push(s.memory.map((m) =>
+      `memory (${m.target}): RSS growth while loading ${m.keys} keys of ${options.valSizeBytes} B, EXTRAPOLATED linearly: ` +
+      `~${fmt(m.extrapolatedMiBPerMillionKeys, 0)} MiB per million keys`).join('\n'));
+  if (s.warnings.length > 0) parts.push(['warnings:', ...s.warnings.map((w) => `  - ${w}`)].join('\n'));
+  return parts.join('\n\n');
+}
