@@ -106,6 +106,9 @@ export class ServerNode<R> {
       maxSizePerMsgBytes: config.maxSizePerMsgBytes,
       applied: machine.appliedIndex(),
     });
+    // Raft replays the configuration changes applied after the snapshot; the snapshot's own
+    // ConfState would miss them and the next snapshot would record a stale membership.
+    this.confState = this.raft.status().config;
     const initial = this.storage.initialState().hardState;
     this.term = initial.term;
     this.commit = initial.commit;
