@@ -49,11 +49,13 @@ function linearSections(r: LinearizabilityReport, describe: Describe): Section[]
   return parts.slice(0, Math.max(8, parts.filter((p) => p.verdict !== 'ok').length)).map((p) => {
     const marks = new Map<number, string>();
     for (const o of p.concurrent) marks.set(o.id, 'conflict');
+    for (const o of p.doomed) marks.set(o.id, 'stuck');
     if (p.stuck !== undefined) marks.set(p.stuck.id, 'stuck');
     const order = new Map(p.longest.map((o, i) => [o.id, i + 1]));
     const notes: string[] = [];
     if (p.stuck !== undefined) notes.push(`Cannot linearize op ${p.stuck.invoke.index}: ${describe(p.stuck)} (red); competing ops in orange.`);
     notes.push(`Longest linearization: ${p.longest.length} of ${p.ops.length} ops (numbers #1..#${p.longest.length}), final state ${p.longestState}.`);
+    for (const o of p.doomed) notes.push(`Every next step makes op ${o.invoke.index} impossible: ${describe(o)} (red).`);
     if (p.verdict === 'fail') notes.push(`Failing window: ops ${failingWindow(p).map((o) => o.invoke.index).join(', ')}.`);
     if (p.reason !== undefined) notes.push(`Unknown: ${p.reason} after ${p.stats.steps} steps.`);
     const verdict = p.verdict === 'ok' ? 'linearizable' : p.verdict === 'fail' ? 'not linearizable' : 'unknown';
@@ -70,7 +72,8 @@ function focus(p: PartitionReport): readonly Operation[] {
   const recent = p.longest.slice(-20);
   const from = Math.min(...window.map((o) => o.callIndex), ...recent.map((o) => o.callIndex));
   const to = p.stuck.returnIndex;
-  return p.ops.filter((o) => o.callIndex <= to && o.returnIndex >= from);
+  const shown = p.ops.filter((o) => o.callIndex <= to && o.returnIndex >= from);
+  return [...shown, ...p.doomed.filter((o) => !shown.includes(o))];
 }
 
 function rankVerdict(v: string): number {

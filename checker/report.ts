@@ -22,7 +22,8 @@ export function failingWindow(p: PartitionReport): Operation[] {
   if (p.stuck === undefined) return [];
   const from = Math.min(p.stuck.callIndex, ...p.concurrent.map((o) => o.callIndex));
   const to = p.stuck.returnIndex;
-  return p.ops.filter((o) => o.callIndex <= to && o.returnIndex >= from);
+  const window = p.ops.filter((o) => o.callIndex <= to && o.returnIndex >= from);
+  return [...window, ...p.doomed.filter((o) => !window.includes(o))];
 }
 
 function linearText(r: LinearizabilityReport, describe: Describe): string[] {
@@ -35,6 +36,7 @@ function linearText(r: LinearizabilityReport, describe: Describe): string[] {
     lines.push('', `${keyName(p)} is not linearizable (${p.ops.length} ops; longest linearization ${p.longest.length} ops, ending in state ${p.longestState}).`);
     if (p.stuck !== undefined) lines.push(`  cannot linearize ${opLabel(p.stuck, describe)}`);
     for (const o of p.concurrent) lines.push(`  nor, instead, ${opLabel(o, describe)}`);
+    for (const o of p.doomed) lines.push(`  every next step leaves no way to reach the result of ${opLabel(o, describe)}`);
     const window = failingWindow(p);
     lines.push(`  failing window (${window.length} ops):`);
     for (const o of window) lines.push(`    ${opLabel(o, describe)}`);

@@ -14,6 +14,11 @@ export interface PartitionReport {
   readonly stuck: Operation | undefined;
   /** For a failure: the ops not in `longest` concurrent with `stuck`, which were tried too. */
   readonly concurrent: readonly Operation[];
+  /**
+   * For a failure found by lookahead: later ops (gets) that every next step would have made
+   * impossible, e.g. a get returning a string the current one can no longer grow into.
+   */
+  readonly doomed: readonly Operation[];
   readonly stats: SearchStats;
   readonly reason?: string;
 }
@@ -66,7 +71,8 @@ function report<P>(model: Model<P>, part: Part<P>): PartitionReport {
     for (const op of rest) if (stuck === undefined || op.returnIndex < stuck.returnIndex) stuck = op;
     for (const op of rest) if (stuck !== undefined && op !== stuck && op.callIndex < stuck.returnIndex) concurrent.push(op);
   }
-  const base = { key: part.key, verdict: r.verdict, ops, longest, longestState: model.describeState(r.longestState), stuck, concurrent, stats: r.stats };
+  const doomed = r.doomed.map((i) => ops[i] as Operation);
+  const base = { key: part.key, verdict: r.verdict, ops, longest, longestState: model.describeState(r.longestState), stuck, concurrent, doomed, stats: r.stats };
   return r.reason === undefined ? base : { ...base, reason: r.reason };
 }
 

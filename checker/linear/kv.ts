@@ -155,6 +155,7 @@ export function kvModel(): Model<KvOp> {
     readOnly: (p) => p.kind === GET,
     // Appends only extend the string: a pending get is reachable only from its prefixes.
     canReach: (state, target) => target.kind !== GET || trie.maybePrefixOf(state, target.v),
+    isTarget: (p) => p.kind === GET,
     resets: (p) => p.kind === PUT,
     partition: partitionByKey,
     describeOp(op: Operation): string {

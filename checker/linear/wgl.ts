@@ -24,6 +24,11 @@ export interface SearchResult {
   readonly stats: SearchStats;
   /** Why the answer is unknown. */
   readonly reason?: string;
+  /**
+   * For a failure found by lookahead: ops (e.g. gets) that every possible next step after the
+   * longest linearization would make impossible. Empty when the model has no lookahead.
+   */
+  readonly doomed: readonly number[];
 }
 
 // Zobrist hashing: the hash of a linearized set is the XOR of one random word per member, so
@@ -120,6 +125,10 @@ export class WglSearch<P> {
   private readonly stackForced: number[] = [];
   private readonly readOnly: Uint8Array;
   private readonly resets: Uint8Array;
+  private readonly resetOps: number[];
+  /** Unknown-free ops the lookahead checks (model.isTarget), by return order. */
+  private readonly targetOps: number[];
+  private readonly escapes: Array<number[] | undefined>;
   /** True on reaching a configuration, until its forced read (if any) is handled. */
   private fresh = true;
   private readonly stats: SearchStats = { steps: 0, cacheSize: 0, maxDepth: 0 };
@@ -137,7 +146,7 @@ export class WglSearch<P> {
   constructor(
     private readonly model: Model<P>,
     private readonly prepared: readonly P[],
-    ops: readonly Operation[],
+    private readonly ops: readonly Operation[],
     maxCacheBytes = 768 * 1024 * 1024,
   ) {
     this.e = buildEntries(ops);
@@ -147,6 +156,12 @@ export class WglSearch<P> {
     this.finite = Uint8Array.from(ops, (op) => (op.returnIndex === Infinity ? 0 : 1));
     this.readOnly = Uint8Array.from(prepared, (p) => (model.readOnly?.(p) === true ? 1 : 0));
     this.resets = Uint8Array.from(prepared, (p) => (model.resets?.(p) === true ? 1 : 0));
+    this.resetOps = [...this.resets.keys()].filter((i) => this.resets[i] === 1);
+    this.targetOps = ops
+      .map((_, i) => i)
+      .filter((i) => (ops[i] as Operation).returnIndex !== Infinity && model.isTarget?.(prepared[i] as P) === true)
+      .sort((a, b) => (ops[a] as Operation).returnIndex - (ops[b] as Operation).returnIndex);
+    this.escapes = this.computeEscapes();
     this.finiteLeft = this.finite.reduce((a, b) => a + b, 0);
     this.cache = new ConfigCache(this.bits.length, maxCacheBytes);
     this.state = model.init();
@@ -166,9 +181,35 @@ export class WglSearch<P> {
   }
 
   result(): SearchResult {
-    const base = { longest: this.longest, longestState: this.longestState, stats: this.stats };
+    const doomed = this.verdict === 'fail' ? this.doomedAfterLongest() : [];
+    const base = { longest: this.longest, longestState: this.longestState, stats: this.stats, doomed };
     const verdict = this.verdict ?? 'unknown';
     return this.reason === undefined ? { verdict, ...base } : { verdict, ...base, reason: this.reason };
+  }
+
+  /** Replays the end of the longest linearization to name the ops the lookahead gave up on. */
+  private doomedAfterLongest(): number[] {
+    if (this.model.canReach === undefined) return [];
+    const saved = this.bits.slice();
+    this.bits.fill(0);
+    for (const op of this.longest) this.bits[op >>> 5] = (this.bits[op >>> 5] as number) | (1 << (op & 31));
+    const done = new Set(this.longest);
+    const open = this.ops.map((_, i) => i).filter((i) => !done.has(i));
+    const firstReturn = Math.min(...open.map((i) => (this.ops[i] as Operation).returnIndex));
+    const doomed = new Set<number>();
+    for (const c of open) {
+      if ((this.ops[c] as Operation).callIndex > firstReturn || this.blocked(c)) continue;
+      const next = this.model.step(this.longestState, this.prepared[c] as P);
+      if (next === REJECT) continue;
+      for (const t of this.targetOps) {
+        if (t !== c && !done.has(t) && !this.canStillSucceed(c, next, t)) {
+          doomed.add(t);
+          break;
+        }
+      }
+    }
+    this.bits.set(saved);
+    return [...doomed];
   }
 
   private finish(verdict: 'ok' | 'fail' | 'unknown'): void {
@@ -231,28 +272,52 @@ export class WglSearch<P> {
   }
 
   /**
-   * The unlinearized op with the earliest return must still be able to succeed from `newState`,
-   * directly or after one of the resetting ops that may still come before that return.
+   * Lookahead: every unlinearized target op (a get), pending or still to come, must still be
+   * able to succeed from `newState`, directly or after a resetting op that may come before its
+   * return. (A string only grows by appends: it must stay a prefix of what later gets read,
+   * unless a put can intervene.) This cuts a doomed branch as soon as it is doomed instead of
+   * when the search reaches the get.
    */
   private reachable(op: number, newState: number): boolean {
-    const canReach = this.model.canReach;
-    if (canReach === undefined) return true;
-    const { opOf, isCall, next, head } = this.e;
-    let e = next[head] as number;
-    while (e !== -1 && isCall[e] === 1) e = next[e] as number;
-    if (e === -1) return true;
-    const first = opOf[e] as number;
-    if (first === op) return true;
-    const target = this.prepared[first] as P;
-    if (canReach.call(this.model, newState, target)) return true;
-    // A pending reset (a put) could still take effect before that return and start over.
-    for (let c = next[head] as number; c !== e; c = next[c] as number) {
-      const other = opOf[c] as number;
-      if (other === op || this.resets[other] !== 1 || this.blocked(other)) continue;
-      const reset = this.model.step(newState, this.prepared[other] as P);
-      if (reset !== REJECT && canReach.call(this.model, reset, target)) return true;
+    if (this.model.canReach === undefined) return true;
+    const bits = this.bits;
+    for (const t of this.targetOps) {
+      if (t === op || ((bits[t >>> 5] as number) & (1 << (t & 31))) !== 0) continue;
+      if (!this.canStillSucceed(op, newState, t)) return false;
+    }
+    return true;
+  }
+
+  private canStillSucceed(op: number, newState: number, target: number): boolean {
+    if ((this.model.canReach as (s: number, t: P) => boolean).call(this.model, newState, this.prepared[target] as P)) return true;
+    const escapes = this.escapes[target];
+    if (escapes === undefined) return false;
+    for (const r of escapes) {
+      if (r !== op && ((this.bits[r >>> 5] as number) & (1 << (r & 31))) === 0) return true;
     }
     return false;
+  }
+
+  /**
+   * For each target, the resets that could rescue it: invoked before it returns, and leading
+   * to a state from which it can succeed. A reset's state does not depend on the state it is
+   * applied to, so this is computed once.
+   */
+  private computeEscapes(): Array<number[] | undefined> {
+    const escapes: Array<number[] | undefined> = [];
+    const canReach = this.model.canReach;
+    if (canReach === undefined) return escapes;
+    const init = this.model.init();
+    for (const t of this.targetOps) {
+      const returnAt = (this.ops[t] as Operation).returnIndex;
+      const list = this.resetOps.filter((r) => {
+        if ((this.ops[r] as Operation).callIndex >= returnAt) return false;
+        const reset = this.model.step(init, this.prepared[r] as P);
+        return reset !== REJECT && canReach.call(this.model, reset, this.prepared[t] as P);
+      });
+      if (list.length > 0) escapes[t] = list;
+    }
+    return escapes;
   }
 
   /** An unknown-outcome op waits for its identical earlier twin (see twinsOf). */
