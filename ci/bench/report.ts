@@ -46,6 +46,7 @@ function mediansOf(results: readonly WorkloadResult[]): Omit<WorkloadMedians, 't
 
 function warningsOf(runs: readonly ClusterRun[]): string[] {
   const out: string[] = [];
+  for (const run of runs) for (const f of run.failures) out.push(`${run.target} round ${run.round} ${f.workload}: FAILED: ${f.error}`);
   for (const run of runs)
     for (const r of run.workloads) {
       const label = `${r.target} round ${r.round} ${r.workload}`;

@@ -63,6 +63,8 @@ export interface ClusterRun {
   readonly startupMs: number;
   readonly workloads: readonly WorkloadResult[];
   readonly memory: readonly MemoryProbe[];
+  /** Workloads that could not run on this target (e.g. an RPC it does not implement yet). */
+  readonly failures: readonly { readonly workload: WorkloadName; readonly error: string }[];
 }
 
 type Log = (line: string) => void;
@@ -224,6 +226,7 @@ export async function runCluster(target: TargetName, round: number, options: Ben
   log(`${target} round ${round}: ${options.nodes} member(s) up in ${cluster.startupMs} ms`);
   const workloads: WorkloadResult[] = [];
   const memory: MemoryProbe[] = [];
+  const failures: { workload: WorkloadName; error: string }[] = [];
   try {
     if (options.memoryKeys > 0) {
       const m = await withWorkers(workerConfigs(options, 'put', cluster.members.map((x) => x.clientUrl)), (ws) =>
@@ -233,7 +236,15 @@ export async function runCluster(target: TargetName, round: number, options: Ben
     }
     const state = { preloaded: false };
     for (const w of options.workloads) {
-      const r = await runWorkload(cluster, round, w, options, state, log);
+      let r: Awaited<ReturnType<typeof runWorkload>>;
+      try {
+        r = await runWorkload(cluster, round, w, options, state, log);
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        failures.push({ workload: w, error });
+        log(`  ${w}: FAILED: ${error}`);
+        continue;
+      }
       if (r.memory !== undefined) memory.push(r.memory);
       workloads.push(r.result);
       log(`  ${w}: ${r.result.throughputPerSec.toFixed(0)}/s p50 ${r.result.latency.p50Ms.toFixed(2)} ms p99 ${r.result.latency.p99Ms.toFixed(2)} ms` +
@@ -243,7 +254,7 @@ export async function runCluster(target: TargetName, round: number, options: Ben
   } finally {
     await cluster.stop();
   }
-  return { target, round, startupMs: cluster.startupMs, workloads, memory };
+  return { target, round, startupMs: cluster.startupMs, workloads, memory, failures };
 }
 
 /** Rounds alternate the targets (etcd, tsetcd, etcd, tsetcd, ...) so drift in the machine's load hits both. */

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, readdirSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -147,10 +147,20 @@ export async function startCluster(target: TargetName, options: StartOptions): P
   try {
     await Promise.all(members.map((m) => waitReady(m, startedAtMs + READY_TIMEOUT_MS)));
   } catch (e) {
+    const tails = members.map((m) => `--- ${m.name} log tail:\n${logTail(m.logPath)}`).join('\n');
     await stop();
-    throw e;
+    throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tails}`);
   }
   return { target, members, dataRoot: root, startupMs: Date.now() - startedAtMs, stop };
+}
+
+function logTail(path: string, bytes = 2000): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.slice(-bytes);
+  } catch {
+    return '(no log)';
+  }
 }
 
 /** The .cpuprofile files node wrote into dir. */
