@@ -73,10 +73,13 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const selfId = BigInt('0x' + identity.memberId);
   const clusterId = BigInt('0x' + identity.clusterId);
 
+  let removedFromCluster = (): void => undefined;
   const transport = new PeerTransport({
     selfId: nodeIdFromBigInt(selfId),
     clusterId: identity.clusterId,
     peerUrls: (id) => registry.get(nodeIdToBigInt(id))?.peerUrls,
+    isRemoved: (id) => registry.isRemoved(nodeIdToBigInt(id)),
+    onRemovedByPeer: () => removedFromCluster(),
     logger: logger.child({ component: 'peer' }),
   });
   const peerPorts: number[] = [];
@@ -151,6 +154,15 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   if (voters.length === 1 && voters[0]?.id === selfId) node.campaign();
 
   let closed = false;
+  let removed = false;
+  // Applied our own removal, or a peer refused us as removed (we were down when it happened).
+  removedFromCluster = () => {
+    if (removed) return;
+    removed = true;
+    logger.warn('the member has been permanently removed from the cluster; shutting down');
+    // Let the RPC that removed us answer first.
+    setTimeout(() => (hooks.onRemoved ?? (() => void close().then(() => process.exit(0))))(), 500);
+  };
   const publisher = publishUntilDone(cluster, flags, logger, () => closed);
   const close = async (): Promise<void> => {
     if (closed) return;
@@ -162,10 +174,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
     backend.close();
   };
   registry.onChange((event) => {
-    if (event.kind !== 'removeNode' || event.id !== selfId) return;
-    logger.warn('the member has been permanently removed from the cluster; shutting down');
-    // Let the RPC that removed us answer first.
-    setTimeout(() => (hooks.onRemoved ?? (() => void close().then(() => process.exit(0))))(), 500);
+    if (event.kind === 'removeNode' && event.id === selfId) removedFromCluster();
   });
   logger.info('serving client requests', {
     clientUrls: flags.listenClientUrls,

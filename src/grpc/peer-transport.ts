@@ -31,6 +31,10 @@ export interface PeerTransportOptions {
   readonly maxSnapshotBytes?: number;
   readonly backoffMsMin?: number;
   readonly backoffMsMax?: number;
+  /** Members removed from the cluster: their streams are refused (410), as etcd does. */
+  readonly isRemoved?: (id: NodeId) => boolean;
+  /** Called when a peer answers 410: this member was removed from the cluster. */
+  readonly onRemovedByPeer?: () => void;
   /** Called when a message to `id` is dropped (the node may report the peer unreachable). */
   readonly onDrop?: (id: NodeId, message: Message) => void;
 }
@@ -175,6 +179,7 @@ export class PeerTransport implements Transport<Message> {
         this.options.logger.info('peer stream established', { peer: to, url: link.url });
       } else {
         this.options.logger.warn('peer refused the stream', { peer: to, status });
+        if (status === 410) this.options.onRemovedByPeer?.();
         failIfCurrent();
       }
     });
@@ -279,6 +284,11 @@ export class PeerTransport implements Transport<Message> {
       const refusal = this.refusal(headers);
       if (refusal !== undefined) {
         this.reject(stream, 412, refusal, headers);
+        return;
+      }
+      const from = String(headers[H_FROM] ?? '');
+      if (from !== '' && this.options.isRemoved?.(from as NodeId) === true) {
+        this.reject(stream, 410, 'the sender was removed from the cluster', headers);
         return;
       }
       if (path === '/raft/stream') this.serveMessageStream(stream, String(headers[H_FROM] ?? ''));
