@@ -177,6 +177,24 @@ describe('peer transport over HTTP/2', () => {
     }, 'delivery after reconnect');
   });
 
+  it('refuses a removed member with 410, and tells the sender it was removed', async () => {
+    const urls = new Map<NodeId, string>();
+    let told = 0;
+    const a = new PeerTransport({ selfId: A, clusterId: CLUSTER, peerUrls: (id) => (urls.has(id) ? [urls.get(id) as string] : undefined), logger: recordingLogger([]), backoffMsMin: 10, onRemovedByPeer: () => told++ });
+    const logsB: string[] = [];
+    const b = new PeerTransport({ selfId: B, clusterId: CLUSTER, peerUrls: () => undefined, logger: recordingLogger(logsB), isRemoved: (id) => id === A });
+    open.push(a, b);
+    const got: Message[] = [];
+    b.onReceive((_f, m) => got.push(m));
+    urls.set(B, `http://127.0.0.1:${await b.listen('http://127.0.0.1:0')}`);
+    await waitFor(() => {
+      a.send(B, heartbeat(1));
+      return told > 0;
+    }, 'the sender to hear it was removed');
+    expect(got).toEqual([]);
+    expect(logsB.some((l) => l.includes('removed from the cluster'))).toBe(true);
+  });
+
   it('serves JSON routes for joiners and forwarded requests', async () => {
     const p = await pair();
     p.b.route('/members', () => Promise.resolve({ members: [{ id: B }] }));
