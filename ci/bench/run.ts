@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BenchOptions, TargetName, WorkloadName } from './args.js';
 import type { DriverMessage, WorkerConfig, WorkerMessage, WorkerResult } from './protocol.js';
 import { ProcSampler, loadAverage, rssBytesOf } from './procstat.js';
-import { REPO_ROOT, startCluster } from './servers.js';
+import { REPO_ROOT, snapshotRevision, startCluster } from './servers.js';
 import type { RunningCluster } from './servers.js';
 import { summarize } from './stats.js';
 import type { LatencySummary } from './stats.js';
@@ -221,8 +221,8 @@ async function runWorkload(cluster: RunningCluster, round: number, workload: Wor
 }
 
 /** One start of the target: every workload in order, then stop. */
-export async function runCluster(target: TargetName, round: number, options: BenchOptions, log: Log): Promise<ClusterRun> {
-  const cluster = await startCluster(target, { nodes: options.nodes, cpuProfDir: target === 'tsetcd' ? options.cpuProfDir : undefined });
+export async function runCluster(target: TargetName, round: number, options: BenchOptions, log: Log, tsetcdRoot?: string): Promise<ClusterRun> {
+  const cluster = await startCluster(target, { nodes: options.nodes, cpuProfDir: target === 'tsetcd' ? options.cpuProfDir : undefined, tsetcdRoot });
   log(`${target} round ${round}: ${options.nodes} member(s) up in ${cluster.startupMs} ms`);
   const workloads: WorkloadResult[] = [];
   const memory: MemoryProbe[] = [];
@@ -259,8 +259,14 @@ export async function runCluster(target: TargetName, round: number, options: Ben
 
 /** Rounds alternate the targets (etcd, tsetcd, etcd, tsetcd, ...) so drift in the machine's load hits both. */
 export async function runBench(options: BenchOptions, log: Log = () => {}): Promise<ClusterRun[]> {
-  const runs: ClusterRun[] = [];
-  for (let round = 1; round <= options.rounds; round++)
-    for (const target of options.targets) runs.push(await runCluster(target, round, options, log));
-  return runs;
+  const snapshot = options.tsetcdRev === undefined || !options.targets.includes('tsetcd') ? undefined : snapshotRevision(options.tsetcdRev);
+  if (snapshot !== undefined) log(`tsetcd from ${options.tsetcdRev} = ${snapshot.commit} (git archive in ${snapshot.root})`);
+  try {
+    const runs: ClusterRun[] = [];
+    for (let round = 1; round <= options.rounds; round++)
+      for (const target of options.targets) runs.push(await runCluster(target, round, options, log, snapshot?.root));
+    return runs;
+  } finally {
+    snapshot?.remove();
+  }
 }

@@ -4,9 +4,9 @@
  * 127.0.0.1 ports with temporary data dirs. Logs go to files in the data root so a full pipe
  * never stalls a server.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -41,6 +41,8 @@ export interface StartOptions {
   readonly nodes: 1 | 3;
   /** tsetcd only: node --cpu-prof into this directory (written when the member exits on SIGTERM). */
   readonly cpuProfDir?: string | undefined;
+  /** tsetcd only: the source tree to run src/cli/tsetcd.ts from (default: this repository). */
+  readonly tsetcdRoot?: string | undefined;
 }
 
 export async function freePort(): Promise<number> {
@@ -95,10 +97,10 @@ function spawnMember(target: TargetName, m: MemberPorts, all: readonly MemberPor
           [
             '--import', 'tsx',
             ...(options.cpuProfDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir] : []),
-            join(REPO_ROOT, 'src', 'cli', 'tsetcd.ts'),
+            join(options.tsetcdRoot ?? REPO_ROOT, 'src', 'cli', 'tsetcd.ts'),
             ...flags,
           ],
-          { cwd: REPO_ROOT, env: cleanEnv(), stdio: ['ignore', logFd, logFd] },
+          { cwd: options.tsetcdRoot ?? REPO_ROOT, env: cleanEnv(), stdio: ['ignore', logFd, logFd] },
         );
   closeSync(logFd);
   if (child.pid === undefined) throw new Error(`could not start ${target} member ${m.name}`);
@@ -152,6 +154,18 @@ export async function startCluster(target: TargetName, options: StartOptions): P
     throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tails}`);
   }
   return { target, members, dataRoot: root, startupMs: Date.now() - startedAtMs, stop };
+}
+
+/**
+ * A read-only snapshot of a committed revision (git archive, never a checkout of this tree),
+ * with node_modules linked from the repository. Returns the directory and the resolved commit.
+ */
+export function snapshotRevision(rev: string): { root: string; commit: string; remove(): void } {
+  const commit = execFileSync('git', ['rev-parse', '--verify', `${rev}^{commit}`], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  const root = mkdtempSync(join(tmpdir(), 'bench-src-'));
+  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C '${root}'`], { cwd: REPO_ROOT });
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+  return { root, commit, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 function logTail(path: string, bytes = 2000): string {
