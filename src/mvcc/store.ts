@@ -74,6 +74,18 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   return undefined;
 }
 
+/** The smallest key greater than every key with this prefix (undefined: no bound). */
+function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
+  const end = Uint8Array.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if ((end[i] as number) < 0xff) {
+      end[i] = (end[i] as number) + 1;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return undefined;
+}
+
 /** etcd's mkGteRange plus "no range_end": undefined = single key, empty = to the end of the keyspace. */
 function rangeEndOf(rangeEnd: Uint8Array | undefined): Uint8Array | undefined {
   if (rangeEnd === undefined || rangeEnd.length === 0) return undefined;
@@ -583,6 +595,17 @@ export class MvccStore {
   /** A value the applier keeps beside the keyspace (alarms, ...), in the snapshot too. */
   getMeta(key: Uint8Array): Uint8Array | undefined {
     return this.backend.get('meta', key);
+  }
+
+  /** Every meta entry whose key starts with `prefix`, in key order. */
+  forEachMeta(prefix: Uint8Array, fn: (key: Uint8Array, value: Uint8Array) => void): void {
+    this.backend.forEach('meta', fn, prefix, prefixEnd(prefix));
+  }
+
+  /** Removes a meta value in the current batch (or its own); the store's own keys are refused. */
+  deleteMeta(key: Uint8Array): void {
+    assert(!isReservedMeta(key), () => `meta key ${String.fromCharCode(...key)} belongs to the store`);
+    this.withBatch(() => this.backend.delete('meta', key));
   }
 
   /**
