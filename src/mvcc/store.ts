@@ -74,18 +74,6 @@ function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   return undefined;
 }
 
-/** The smallest key greater than every key with this prefix (undefined: no bound). */
-function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
-  const end = Uint8Array.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if ((end[i] as number) < 0xff) {
-      end[i] = (end[i] as number) + 1;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return undefined;
-}
-
 /** etcd's mkGteRange plus "no range_end": undefined = single key, empty = to the end of the keyspace. */
 function rangeEndOf(rangeEnd: Uint8Array | undefined): Uint8Array | undefined {
   if (rangeEnd === undefined || rangeEnd.length === 0) return undefined;
