@@ -193,6 +193,10 @@ export function etcdModel(options: EtcdModelOptions = {}): Model<EtcdOp> {
     name: 'etcd',
     failMeansUnknown: true,
     readOnly: (p) => p.readOnly,
+    // Revisions never decrease: a state already past the revision an answered request saw
+    // (or produced) can never linearize it.
+    isTarget: (p) => p.response !== null,
+    canReach: (stateId, p) => p.response === null || states.value(stateId).rev <= p.response.revision,
     opKey: (p) => p.key,
     prepare: prepareEtcd,
     init: () => init,

@@ -156,7 +156,7 @@ export function kvModel(): Model<KvOp> {
     // Appends only extend the string: a pending get is reachable only from its prefixes.
     canReach: (state, target) => target.kind !== GET || trie.maybePrefixOf(state, target.v),
     isTarget: (p) => p.kind === GET,
-    resets: (p) => p.kind === PUT,
+    rescues: (r, target) => r.kind === PUT && trie.maybePrefixOf(trie.put(r.v), target.v),
     partition: partitionByKey,
     describeOp(op: Operation): string {
       const status = op.status === 'ok' ? '' : ` (${op.status})`;

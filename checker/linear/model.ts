@@ -27,13 +27,14 @@ export interface Model<P> {
   /**
    * Lookahead pruning. `canReach(state, target)`: false only when no sequence of the model's
    * non-resetting ops can take `state` to one where `target` succeeds (e.g. an append-only
-   * string that is not a prefix of what a pending get returned). `resets(p)`: `p` sets a state
-   * that does not depend on the state before it (a put); a pending reset can rescue a target.
+   * string that is not a prefix of what a pending get returned). `rescues(r, target)`: `r`
+   * might, from some state, lead to one where `target` can succeed again (a put of a prefix);
+   * such an op, still pending before the target returns, keeps the target alive.
    */
   canReach?(state: number, target: P): boolean;
+  rescues?(r: P, target: P): boolean;
   /** The ops canReach is about (e.g. gets); only these are checked by the lookahead. */
   isTarget?(p: P): boolean;
-  resets?(p: P): boolean;
   /** Equal keys for equal prepared ops (same input and recorded result); enables twin pruning. */
   opKey?(p: P): string;
   /** Splits the history into independent parts (per key); absent means one part. */

@@ -2,6 +2,7 @@ import type { Operation } from '../../histories/index.js';
 import { CacheFull, ConfigCache } from './cache.js';
 import { REJECT, type Model } from './model.js';
 
+const LOOKAHEAD_TARGETS = 256;
 const NONE = 0;
 const PUSHED = 1;
 const DEAD = 2;
@@ -124,8 +125,6 @@ export class WglSearch<P> {
   /** 1 for a step forced by read dominance: it has no alternatives to try. */
   private readonly stackForced: number[] = [];
   private readonly readOnly: Uint8Array;
-  private readonly resets: Uint8Array;
-  private readonly resetOps: number[];
   /** Unknown-free ops the lookahead checks (model.isTarget), by return order. */
   private readonly targetOps: number[];
   private readonly escapes: Array<number[] | undefined>;
@@ -155,8 +154,6 @@ export class WglSearch<P> {
     this.twin = twinsOf(model, prepared, ops);
     this.finite = Uint8Array.from(ops, (op) => (op.returnIndex === Infinity ? 0 : 1));
     this.readOnly = Uint8Array.from(prepared, (p) => (model.readOnly?.(p) === true ? 1 : 0));
-    this.resets = Uint8Array.from(prepared, (p) => (model.resets?.(p) === true ? 1 : 0));
-    this.resetOps = [...this.resets.keys()].filter((i) => this.resets[i] === 1);
     this.targetOps = ops
       .map((_, i) => i)
       .filter((i) => (ops[i] as Operation).returnIndex !== Infinity && model.isTarget?.(prepared[i] as P) === true)
@@ -281,9 +278,13 @@ export class WglSearch<P> {
   private reachable(op: number, newState: number): boolean {
     if (this.model.canReach === undefined) return true;
     const bits = this.bits;
+    // Checking any subset is sound; the nearest LOOKAHEAD_TARGETS bound the cost on long
+    // single-part histories (etcd) while covering whole keys of typical per-key histories.
+    let checked = 0;
     for (const t of this.targetOps) {
       if (t === op || ((bits[t >>> 5] as number) & (1 << (t & 31))) !== 0) continue;
       if (!this.canStillSucceed(op, newState, t)) return false;
+      if (++checked >= LOOKAHEAD_TARGETS) break;
     }
     return true;
   }
@@ -298,23 +299,16 @@ export class WglSearch<P> {
     return false;
   }
 
-  /**
-   * For each target, the resets that could rescue it: invoked before it returns, and leading
-   * to a state from which it can succeed. A reset's state does not depend on the state it is
-   * applied to, so this is computed once.
-   */
+  /** For each target, the ops that could rescue it: invoked before it returns, per the model. */
   private computeEscapes(): Array<number[] | undefined> {
     const escapes: Array<number[] | undefined> = [];
-    const canReach = this.model.canReach;
-    if (canReach === undefined) return escapes;
-    const init = this.model.init();
+    const rescues = this.model.rescues;
+    if (this.model.canReach === undefined || rescues === undefined) return escapes;
+    const candidates = this.ops.map((_, i) => i).filter((i) => this.targetOps.length > 0 && this.ops[i] !== undefined);
     for (const t of this.targetOps) {
       const returnAt = (this.ops[t] as Operation).returnIndex;
-      const list = this.resetOps.filter((r) => {
-        if ((this.ops[r] as Operation).callIndex >= returnAt) return false;
-        const reset = this.model.step(init, this.prepared[r] as P);
-        return reset !== REJECT && canReach.call(this.model, reset, this.prepared[t] as P);
-      });
+      const target = this.prepared[t] as P;
+      const list = candidates.filter((r) => r !== t && (this.ops[r] as Operation).callIndex < returnAt && rescues.call(this.model, this.prepared[r] as P, target));
       if (list.length > 0) escapes[t] = list;
     }
     return escapes;
