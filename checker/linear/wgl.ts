@@ -210,6 +210,7 @@ export class WglSearch<P> {
   }
 
   private finish(verdict: 'ok' | 'fail' | 'unknown'): void {
+    if (this.stackEntry.length > this.longest.length) this.recordLongest(this.state);
     this.verdict = verdict;
     this.stats.cacheSize = this.cache?.size ?? this.stats.cacheSize;
     this.stats.maxDepth = this.longest.length;
@@ -356,13 +357,15 @@ export class WglSearch<P> {
     this.lift(entry);
     this.finiteLeft -= this.finite[op] as number;
     this.stats.steps++;
-    if (this.stackEntry.length > this.longest.length) this.recordLongest(newState);
     return true;
   }
 
   /** Undoes steps up to the last one that has alternatives left; false when none has. */
   private backtrack(): boolean {
     const { opOf, next } = this.e;
+    // The stack is at a local maximum just before it shrinks: snapshot it only then, so a long
+    // straight run costs O(n) instead of a copy per step.
+    if (this.stackEntry.length > this.longest.length) this.recordLongest(this.state);
     for (;;) {
       const top = this.stackEntry.pop();
       if (top === undefined) return false;
