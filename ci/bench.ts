@@ -3,74 +3,54 @@
  * tool. Starts the target(s) itself, drives them from forked worker processes, prints a table
  * (medians over rounds, tsetcd/etcd ratios), optionally the simulator's seeds/s, the checker's
  * time and the top self-time functions of a tsetcd CPU profile. See docs/bench.md.
+ *
+ * With --rev REV the whole bench re-executes inside a git-archive snapshot of REV (with this
+ * tree's ci/bench overlaid), so other engineers' uncommitted edits cannot break or skew it.
+ * Nothing that imports src/ is loaded before that decision.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { BENCH_USAGE, BenchFlagError, parseBenchArgs } from './bench/args.js';
 import type { BenchOptions } from './bench/args.js';
-import { checkerBench, simSeeds } from './bench/extras.js';
-import type { CheckerReport } from './bench/extras.js';
-import { loadAverage } from './bench/procstat.js';
-import { topSelfTime } from './bench/profile.js';
-import { formatSummary, summarizeRuns } from './bench/report.js';
-import { runBench } from './bench/run.js';
-import { listProfiles } from './bench/servers.js';
-import type { SimSeedsReport } from './bench/sim-seeds.js';
-import { fmt } from './bench/stats.js';
+import { snapshotRevision } from './bench/snapshot.js';
 
-function profiles(dir: string): string {
-  return listProfiles(dir).map((file) => {
-    const p = topSelfTime(file);
-    const lines = p.top.map((t) => `  ${fmt(t.share * 100, 1).padStart(5)}%  ${fmt(t.selfMs, 0).padStart(7)} ms  ${t.fn}  ${t.location}`);
-    return [`CPU profile ${file}: ${fmt(p.totalMs, 0)} ms busy, ${fmt(p.idleMs, 0)} ms idle; top self time:`, ...lines].join('\n');
-  }).join('\n\n');
-}
+const SNAPSHOT_ENV = 'BENCH_SOURCE_COMMIT';
+/** The real repository, for checker/bench.ts, which finds its histories relative to itself. */
+const ORIGIN_ENV = 'BENCH_ORIGIN_ROOT';
 
-async function extras(options: BenchOptions, log: (s: string) => void): Promise<{ sim?: SimSeedsReport; checker?: CheckerReport }> {
-  const out: { sim?: SimSeedsReport; checker?: CheckerReport } = {};
-  if (options.simSeeds > 0) {
-    log(`simulator: ${options.simSeeds} seeds...`);
-    out.sim = await simSeeds(options.simSeeds);
-  }
-  if (options.checker) {
-    log('checker: porcupine histories...');
-    const c = await checkerBench().catch((e: unknown) => ({ summary: `failed: ${e instanceof Error ? e.message : String(e)}` }));
-    if (c !== undefined) out.checker = c;
-  }
-  return out;
+function reexecInSnapshot(rev: string, argv: readonly string[]): Promise<number> {
+  const snap = snapshotRevision(rev);
+  const child = spawn(process.execPath, ['--import', 'tsx', join(snap.root, 'ci', 'bench.ts'), ...argv], {
+    cwd: process.cwd(),
+    env: { ...process.env, [SNAPSHOT_ENV]: snap.commit, [ORIGIN_ENV]: join(import.meta.dirname, '..') },
+    stdio: 'inherit',
+  });
+  const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return new Promise((resolve) =>
+    child.on('exit', (code, signal) => {
+      snap.remove();
+      resolve(code ?? (signal === null ? 1 : 128 + 15));
+    }),
+  );
 }
 
 async function main(): Promise<void> {
-  let options: BenchOptions | 'help';
+  const argv = process.argv.slice(2);
+  let parsed: BenchOptions | 'help';
   try {
-    options = parseBenchArgs(process.argv.slice(2));
+    parsed = parseBenchArgs(argv);
   } catch (e) {
     if (!(e instanceof BenchFlagError)) throw e;
     console.error(`bench: ${e.message}\n\n${BENCH_USAGE}`);
     process.exit(2);
   }
-  if (options === 'help') return console.log(BENCH_USAGE);
-  const opts = options;
-  const log = (s: string): void => void (opts.quiet || console.error(s));
-  if (opts.cpuProfDir !== undefined) mkdirSync(opts.cpuProfDir, { recursive: true });
-  const loadBefore = loadAverage();
-  log(`bench: load average ${loadBefore.map((x) => x.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  const runs = await runBench(opts, log);
-  const loadAfter = loadAverage();
-  const summary = summarizeRuns(opts, runs);
-  const more = await extras(opts, log);
-  const lines = [formatSummary(opts, summary)];
-  if (more.sim !== undefined)
-    lines.push(`simulator: ${more.sim.seeds} seeds (register workload, ${more.sim.safetyMs / 1000} s virtual safety phase) in ` +
-      `${fmt(more.sim.wallMs / 1000, 1)} s: ${fmt(more.sim.seedsPerSec)} seeds/s, ${fmt(more.sim.virtualPerWall, 1)}x real time, ${JSON.stringify(more.sim.statuses)}`);
-  if (more.checker !== undefined) lines.push(`checker (checker/bench.ts, porcupine histories, 1 run): ${more.checker.summary}`);
-  if (opts.cpuProfDir !== undefined) lines.push(profiles(opts.cpuProfDir));
-  lines.push(`load average before ${loadBefore.map((x) => x.toFixed(2)).join(' ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(' ')} (${cpus().length} cores)`);
-  console.log(lines.join('\n\n'));
-  if (opts.json !== undefined) {
-    const raw = { argv: process.argv.slice(2), node: process.version, cores: cpus().length, loadBefore, loadAfter, options: opts, runs, summary, extras: more };
-    writeFileSync(opts.json, JSON.stringify(raw, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
-  }
+  if (parsed === 'help') return console.log(BENCH_USAGE);
+  const insideSnapshot = process.env[SNAPSHOT_ENV];
+  if (parsed.rev !== undefined && insideSnapshot === undefined) process.exit(await reexecInSnapshot(parsed.rev, argv));
+  const { benchMain } = await import('./bench/main.js');
+  await benchMain({ ...parsed, rev: undefined }, argv, insideSnapshot);
 }
 
 main().catch((e: unknown) => {

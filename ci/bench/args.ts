@@ -30,8 +30,8 @@ export interface BenchOptions {
   readonly simSeeds: number;
   readonly checker: boolean;
   readonly quiet: boolean;
-  /** Run tsetcd from `git archive <rev>` instead of the working tree (a tree others are editing). */
-  readonly tsetcdRev: string | undefined;
+  /** Run tsetcd and the workers from `git archive <rev>` instead of the working tree (which others are editing). */
+  readonly rev: string | undefined;
 }
 
 export class BenchFlagError extends Error {}
@@ -40,7 +40,7 @@ const USAGE = `npm run bench -- [--target tsetcd|etcd] [--compare] [--rounds 3] 
   [--workload put,range,range-serializable,txn-cas,watch,lease-keepalive|all]
   [--clients 100] [--conns 4] [--workers 2] [--key-size 16] [--val-size 256]
   [--duration 10s] [--keys 10000] [--watchers 8] [--memory-keys 0] [--json out.json]
-  [--cpu-prof DIR] [--sim-seeds 10] [--no-checker] [--no-extras] [--quiet] [--tsetcd-rev HEAD]`;
+  [--cpu-prof DIR] [--sim-seeds 10] [--no-checker] [--no-extras] [--quiet] [--rev HEAD]`;
 export { USAGE as BENCH_USAGE };
 
 /** "10s", "500ms", "2m" or a bare number of seconds. */
@@ -87,7 +87,7 @@ function toMap(argv: readonly string[]): Map<string, string> {
 }
 
 const KNOWN = new Set(['target', 'compare', 'rounds', 'nodes', 'workload', 'clients', 'conns', 'workers', 'key-size', 'val-size',
-  'duration', 'keys', 'watchers', 'memory-keys', 'json', 'cpu-prof', 'sim-seeds', 'no-checker', 'no-extras', 'quiet', 'help', 'tsetcd-rev']);
+  'duration', 'keys', 'watchers', 'memory-keys', 'json', 'cpu-prof', 'sim-seeds', 'no-checker', 'no-extras', 'quiet', 'help', 'rev']);
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   const f = toMap(argv);
@@ -119,7 +119,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     simSeeds: noExtras ? 0 : positiveInt('sim-seeds', f.get('sim-seeds') ?? '10', 0),
     checker: !noExtras && !f.has('no-checker'),
     quiet: f.has('quiet'),
-    tsetcdRev: f.get('tsetcd-rev'),
+    rev: f.get('rev'),
   };
   if (options.workers > options.clients) throw new BenchFlagError('--workers must not exceed --clients');
   return options;

@@ -12,9 +12,9 @@ export interface CheckerReport {
   readonly kvLogsWallMs?: number;
 }
 
-function runTsx(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+function runTsx(script: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, root = REPO_ROOT): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', join(REPO_ROOT, script), ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, maxBuffer: 16 << 20 },
+    execFile(process.execPath, ['--import', 'tsx', join(root, script), ...args], { cwd: root, env: { ...process.env, ...env }, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => (error ? reject(new Error(`${script}: ${error.message}\n${stderr}`)) : resolve(stdout)));
   });
 }
@@ -25,10 +25,14 @@ export async function simSeeds(count: number, safetyMs = 5000): Promise<SimSeeds
   return JSON.parse(line) as SimSeedsReport;
 }
 
-/** Runs checker/bench.ts (owned by the checker engineer) once if it and its histories exist. */
+/**
+ * Runs checker/bench.ts (owned by the checker engineer) once if it exists. It finds the porcupine
+ * histories relative to its own file, so under --rev it runs from the real repository.
+ */
 export async function checkerBench(): Promise<CheckerReport | undefined> {
-  if (!existsSync(join(REPO_ROOT, 'checker', 'bench.ts'))) return undefined;
-  const out = await runTsx('checker/bench.ts', [], { BENCH_RUNS: '1' });
+  const root = process.env['BENCH_ORIGIN_ROOT'] ?? REPO_ROOT;
+  if (!existsSync(join(root, 'checker', 'bench.ts'))) return undefined;
+  const out = await runTsx('checker/bench.ts', [], { BENCH_RUNS: '1' }, root);
   const lines = out.trim().split('\n');
   const summary = lines.find((l) => l.startsWith('median')) ?? lines.pop() ?? '';
   const etcd = /etcd logs (\d+) ms wall/.exec(summary);

@@ -1,7 +1,11 @@
 /** Tables and warnings of `npm run bench`, from the raw per-run results. */
+import { cpus } from 'node:os';
 import type { BenchOptions, TargetName, WorkloadName } from './args.js';
 import type { ClusterRun, MemoryProbe, WorkloadResult } from './run.js';
 import { fmt, formatTable, median, mib } from './stats.js';
+
+/** Below this many keys RSS growth is mostly allocator and heap noise. */
+export const MEMORY_KEYS_MIN = 10_000;
 
 export interface WorkloadMedians {
   readonly target: TargetName;
@@ -46,6 +50,11 @@ function mediansOf(results: readonly WorkloadResult[]): Omit<WorkloadMedians, 't
 
 function warningsOf(runs: readonly ClusterRun[]): string[] {
   const out: string[] = [];
+  const cores = cpus().length;
+  const load = Math.max(...runs.flatMap((r) => r.workloads.map((w) => w.loadAverage1m)));
+  if (load > cores)
+    out.push(`load average reached ${fmt(load)} on ${cores} cores: other processes compete for CPU, so throughput and latency ` +
+      `are CPU-starved and noisy; "srv CPU ms/req" is the steadier comparison`);
   for (const run of runs) for (const f of run.failures) out.push(`${run.target} round ${run.round} ${f.workload}: FAILED: ${f.error}`);
   for (const run of runs)
     for (const r of run.workloads) {
@@ -101,8 +110,10 @@ export function formatSummary(options: BenchOptions, s: BenchSummary): string {
       s.ratios.map((r) => [r.workload, fmt(r.throughput), fmt(r.p50), fmt(r.p99), fmt(r.cpuPerRequest)])));
   if (s.memory.length > 0)
     parts.push(s.memory.map((m) =>
-      `memory (${m.target}): RSS growth while loading ${m.keys} keys of ${options.valSizeBytes} B, EXTRAPOLATED linearly: ` +
-      `~${fmt(m.extrapolatedMiBPerMillionKeys, 0)} MiB per million keys`).join('\n'));
+      m.keys < MEMORY_KEYS_MIN
+        ? `memory (${m.target}): only ${m.keys} keys loaded; too few to extrapolate (use --memory-keys ${MEMORY_KEYS_MIN} or more)`
+        : `memory (${m.target}): RSS growth while loading ${m.keys} keys of ${options.valSizeBytes} B, EXTRAPOLATED linearly: ` +
+          `~${fmt(m.extrapolatedMiBPerMillionKeys, 0)} MiB per million keys (an estimate: includes heap headroom the GC had not returned)`).join('\n'));
   if (s.warnings.length > 0) parts.push(['warnings:', ...s.warnings.map((w) => `  - ${w}`)].join('\n'));
   return parts.join('\n\n');
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { BenchOptions, TargetName, WorkloadName } from './args.js';
 import type { DriverMessage, WorkerConfig, WorkerMessage, WorkerResult } from './protocol.js';
 import { ProcSampler, loadAverage, rssBytesOf } from './procstat.js';
-import { REPO_ROOT, snapshotRevision, startCluster } from './servers.js';
+import { REPO_ROOT, startCluster } from './servers.js';
+import { snapshotRevision } from './snapshot.js';
 import type { RunningCluster } from './servers.js';
 import { summarize } from './stats.js';
 import type { LatencySummary } from './stats.js';
@@ -74,9 +75,9 @@ class WorkerHandle {
   private failure: Error | undefined;
   readonly child: ChildProcess;
 
-  constructor(readonly index: number) {
-    this.child = fork(join(REPO_ROOT, 'ci', 'bench', 'worker.ts'), [], {
-      cwd: REPO_ROOT,
+  constructor(readonly index: number, sourceRoot: string) {
+    this.child = fork(join(sourceRoot, 'ci', 'bench', 'worker.ts'), [], {
+      cwd: sourceRoot,
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -134,8 +135,8 @@ function workerConfigs(options: BenchOptions, workload: WorkloadName, endpoints:
   }));
 }
 
-async function withWorkers<T>(configs: readonly WorkerConfig[], body: (ws: readonly WorkerHandle[]) => Promise<T>): Promise<T> {
-  const ws = configs.map((_, i) => new WorkerHandle(i));
+async function withWorkers<T>(sourceRoot: string, configs: readonly WorkerConfig[], body: (ws: readonly WorkerHandle[]) => Promise<T>): Promise<T> {
+  const ws = configs.map((_, i) => new WorkerHandle(i, sourceRoot));
   try {
     await Promise.all(ws.map((w, i) => w.request({ type: 'setup', config: configs[i] as WorkerConfig }, 'connected')));
     return await body(ws);
@@ -200,9 +201,9 @@ function aggregate(target: TargetName, round: number, workload: WorkloadName, op
   };
 }
 
-async function runWorkload(cluster: RunningCluster, round: number, workload: WorkloadName, options: BenchOptions, state: { preloaded: boolean }, log: Log): Promise<{ result: WorkloadResult; memory?: MemoryProbe }> {
+async function runWorkload(cluster: RunningCluster, round: number, workload: WorkloadName, options: BenchOptions, state: { preloaded: boolean }, log: Log, sourceRoot: string): Promise<{ result: WorkloadResult; memory?: MemoryProbe }> {
   const endpoints = cluster.members.map((m) => m.clientUrl);
-  return withWorkers(workerConfigs(options, workload, endpoints), async (ws) => {
+  return withWorkers(sourceRoot, workerConfigs(options, workload, endpoints), async (ws) => {
     let memory: MemoryProbe | undefined;
     if ((workload === 'range' || workload === 'range-serializable') && !state.preloaded) {
       const m = await preloadKeys(ws, cluster, 0, options.keys);
@@ -221,15 +222,15 @@ async function runWorkload(cluster: RunningCluster, round: number, workload: Wor
 }
 
 /** One start of the target: every workload in order, then stop. */
-export async function runCluster(target: TargetName, round: number, options: BenchOptions, log: Log, tsetcdRoot?: string): Promise<ClusterRun> {
-  const cluster = await startCluster(target, { nodes: options.nodes, cpuProfDir: target === 'tsetcd' ? options.cpuProfDir : undefined, tsetcdRoot });
+export async function runCluster(target: TargetName, round: number, options: BenchOptions, log: Log, sourceRoot: string = REPO_ROOT): Promise<ClusterRun> {
+  const cluster = await startCluster(target, { nodes: options.nodes, cpuProfDir: target === 'tsetcd' ? options.cpuProfDir : undefined, tsetcdRoot: sourceRoot });
   log(`${target} round ${round}: ${options.nodes} member(s) up in ${cluster.startupMs} ms`);
   const workloads: WorkloadResult[] = [];
   const memory: MemoryProbe[] = [];
   const failures: { workload: WorkloadName; error: string }[] = [];
   try {
     if (options.memoryKeys > 0) {
-      const m = await withWorkers(workerConfigs(options, 'put', cluster.members.map((x) => x.clientUrl)), (ws) =>
+      const m = await withWorkers(sourceRoot, workerConfigs(options, 'put', cluster.members.map((x) => x.clientUrl)), (ws) =>
         preloadKeys(ws, cluster, MEMORY_KEY_OFFSET, MEMORY_KEY_OFFSET + options.memoryKeys));
       memory.push(memoryProbe(target, round, options.memoryKeys, options.valSizeBytes, m));
       log(`  memory probe: ${options.memoryKeys} keys in ${m.ms} ms`);
@@ -238,7 +239,7 @@ export async function runCluster(target: TargetName, round: number, options: Ben
     for (const w of options.workloads) {
       let r: Awaited<ReturnType<typeof runWorkload>>;
       try {
-        r = await runWorkload(cluster, round, w, options, state, log);
+        r = await runWorkload(cluster, round, w, options, state, log, sourceRoot);
       } catch (e) {
         const error = e instanceof Error ? e.message : String(e);
         failures.push({ workload: w, error });
@@ -257,14 +258,17 @@ export async function runCluster(target: TargetName, round: number, options: Ben
   return { target, round, startupMs: cluster.startupMs, workloads, memory, failures };
 }
 
-/** Rounds alternate the targets (etcd, tsetcd, etcd, tsetcd, ...) so drift in the machine's load hits both. */
+/**
+ * Rounds alternate the targets (etcd, tsetcd, etcd, tsetcd, ...) so drift in the machine's load
+ * hits both. With options.rev, tsetcd and the workers run from a git-archive snapshot of it.
+ */
 export async function runBench(options: BenchOptions, log: Log = () => {}): Promise<ClusterRun[]> {
-  const snapshot = options.tsetcdRev === undefined || !options.targets.includes('tsetcd') ? undefined : snapshotRevision(options.tsetcdRev);
-  if (snapshot !== undefined) log(`tsetcd from ${options.tsetcdRev} = ${snapshot.commit} (git archive in ${snapshot.root})`);
+  const snapshot = options.rev === undefined ? undefined : snapshotRevision(options.rev);
+  if (snapshot !== undefined) log(`source: ${options.rev} = ${snapshot.commit} (git archive in ${snapshot.root})`);
   try {
     const runs: ClusterRun[] = [];
     for (let round = 1; round <= options.rounds; round++)
-      for (const target of options.targets) runs.push(await runCluster(target, round, options, log, snapshot?.root));
+      for (const target of options.targets) runs.push(await runCluster(target, round, options, log, snapshot?.root ?? REPO_ROOT));
     return runs;
   } finally {
     snapshot?.remove();

@@ -4,9 +4,9 @@
  * 127.0.0.1 ports with temporary data dirs. Logs go to files in the data root so a full pipe
  * never stalls a server.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -154,18 +154,6 @@ export async function startCluster(target: TargetName, options: StartOptions): P
     throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tails}`);
   }
   return { target, members, dataRoot: root, startupMs: Date.now() - startedAtMs, stop };
-}
-
-/**
- * A read-only snapshot of a committed revision (git archive, never a checkout of this tree),
- * with node_modules linked from the repository. Returns the directory and the resolved commit.
- */
-export function snapshotRevision(rev: string): { root: string; commit: string; remove(): void } {
-  const commit = execFileSync('git', ['rev-parse', '--verify', `${rev}^{commit}`], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
-  const root = mkdtempSync(join(tmpdir(), 'bench-src-'));
-  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C '${root}'`], { cwd: REPO_ROOT });
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
-  return { root, commit, remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 function logTail(path: string, bytes = 2000): string {

@@ -193,6 +193,9 @@ async function setupWatch(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], g
   return ops;
 }
 
+/** Puts per preload request: one txn of many puts (etcd allows 128 ops) so loading is not one fsync a key. */
+const PRELOAD_PUTS_PER_TXN = 100;
+
 async function preload(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], from: number, to: number): Promise<{ puts: number; errors: number }> {
   const value = randomValue(cfg.valSizeBytes);
   let next = from;
@@ -200,12 +203,16 @@ async function preload(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], from
   let errors = 0;
   const one = async (c: EtcdGrpcClient): Promise<void> => {
     while (next < to) {
-      const key = keyOf('k', next++, cfg.keySizeBytes);
+      const lo = next;
+      const hi = Math.min(to, lo + PRELOAD_PUTS_PER_TXN);
+      next = hi;
+      const success = [];
+      for (let k = lo; k < hi; k++) success.push({ request: { case: 'requestPut' as const, value: { key: keyOf('k', k, cfg.keySizeBytes), value } } });
       try {
-        await c.unary('put', { key, value });
-        puts++;
+        await c.unary('txn', { success });
+        puts += hi - lo;
       } catch {
-        errors++;
+        errors += hi - lo;
       }
     }
   };
