@@ -30,7 +30,7 @@ export type ApplyObserver = (index: number, term: number, digest: number) => voi
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyCluster = SimCluster<any, SimMachine<any>>;
 
-export type MachineFactory<R, M extends SimMachine<R>> = (id: NodeId, onApply: ApplyObserver) => M;
+export type MachineFactory<R, M extends SimMachine<R>> = (id: NodeId, onApply: ApplyObserver, clock: SimClock) => M;
 
 export interface ClusterOptions<R, M extends SimMachine<R>> {
   readonly machine: MachineFactory<R, M>;
@@ -168,7 +168,7 @@ export class SimCluster<R, M extends SimMachine<R>> {
       disk: slot.device.open(),
       logger: silentLogger,
     };
-    const machine = this.options.machine(id, (index, term, digest) => this.invariants.onApply(id, index, term, digest));
+    const machine = this.options.machine(id, (index, term, digest) => this.invariants.onApply(id, index, term, digest), slot.clock);
     slot.machine = machine;
     this.invariants.onRestart(id);
     try {

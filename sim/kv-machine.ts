@@ -1,7 +1,8 @@
 import { crc32c } from '../src/util/index.js';
 import { Applier } from '../src/apply/index.js';
 import type { ApplyResult } from '../src/apply/index.js';
-import { MemoryBackend, MvccStore } from '../src/mvcc/index.js';
+import { MemoryBackend } from '../src/mvcc/index.js';
+import type { Clock } from '../src/env/index.js';
 import type { ApplyObserver, SimMachine } from './cluster.js';
 
 /**
@@ -13,8 +14,11 @@ import type { ApplyObserver, SimMachine } from './cluster.js';
 export class KvMachine implements SimMachine<ApplyResult> {
   readonly applier: Applier;
 
-  constructor(private readonly onApply: ApplyObserver) {
-    this.applier = new Applier(MvccStore.open(new MemoryBackend()));
+  constructor(
+    private readonly onApply: ApplyObserver,
+    clock: Clock,
+  ) {
+    this.applier = new Applier(new MemoryBackend(), { clock });
   }
 
   appliedIndex(): number {

@@ -224,7 +224,7 @@ type ClusterOptionsBase = Omit<ClusterOptions<unknown, SimMachine<unknown>>, 'ma
 function makeWorkload(name: WorkloadName, loop: SimLoop, root: SeededRand, base: ClusterOptionsBase, clients: number): RunWorkload {
   const link = { clients, linkLatencyMsMin: 0, linkLatencyMsMax: 5, requestTimeoutMs: 1_000, thinkMsMax: 50 };
   if (name === 'kv') {
-    const cluster = new SimCluster<ApplyResult, KvMachine>(loop, root.fork('cluster'), { ...base, machine: (_id, onApply) => new KvMachine(onApply) });
+    const cluster = new SimCluster<ApplyResult, KvMachine>(loop, root.fork('cluster'), { ...base, machine: (_id, onApply, clock) => new KvMachine(onApply, clock) });
     const workload = new KvWorkload(loop, cluster, root.fork('workload'), { ...link, keys: 3 });
     return {
       cluster,

@@ -1,16 +1,38 @@
 import { EtcdError, etcdError } from '../api/errors.js';
 import type { EtcdErrorSpec } from '../api/errors.js';
-import { txnHasWrites } from '../mvcc/index.js';
-import type { MvccStore, TxnRequest } from '../mvcc/index.js';
+import type { Clock } from '../env/index.js';
+import { Lessor, decodeLeaseRecord, encodeLeaseRecord, leaseRecordKey } from '../lease/index.js';
+import type { LeaseRecord, LessorOptions } from '../lease/index.js';
+import { MvccStore, txnHasWrites } from '../mvcc/index.js';
+import type { Backend, TxnRequest } from '../mvcc/index.js';
+import { MvccWatchHistory, WatchHub, feedHubFromStore } from '../watch/index.js';
+import type { WatchHubOptions } from '../watch/index.js';
 import { assert } from '../util/assert.js';
 import { utf8 } from '../util/bytes.js';
 import { decodePayload, encodePayload } from './codec.js';
-import type { AlarmMember, AlarmRequest, InternalRequest } from './requests.js';
+import type { AlarmMember, AlarmRequest, InternalRequest, LeaseCheckpointRequest, LeaseGrantRequest } from './requests.js';
 
 /** The result handed to the proposer: a response, or the etcd error the request earned. */
 export type ApplyResult = { readonly ok: true; readonly response: unknown } | { readonly ok: false; readonly error: EtcdErrorSpec };
 
 const ALARMS_KEY = utf8('alarms');
+/** Lease records live in the meta bucket under this prefix, so they ride in every snapshot. */
+const LEASE_PREFIX = utf8('lease/');
+
+export interface ApplierOptions {
+  /** Local time for lease expiry bookkeeping; never decides what is applied. */
+  readonly clock: Clock;
+  readonly maxTxnOps?: number;
+  readonly lessor?: Omit<LessorOptions, 'persistence'>;
+  readonly watch?: WatchHubOptions;
+}
+
+function leaseMetaKey(id: bigint): Uint8Array {
+  const key = new Uint8Array(LEASE_PREFIX.length + 8);
+  key.set(LEASE_PREFIX);
+  key.set(leaseRecordKey(id), LEASE_PREFIX.length);
+  return key;
+}
 
 /**
  * The single deterministic writer of state: committed entry -> mvcc (and, as they land,
@@ -21,8 +43,29 @@ const ALARMS_KEY = utf8('alarms');
  */
 export class Applier {
   private alarms: AlarmMember[];
+  readonly store: MvccStore;
+  readonly lessor: Lessor;
+  readonly watchHub: WatchHub;
+  private readonly clock: Clock;
 
-  constructor(readonly store: MvccStore) {
+  constructor(backend: Backend, options: ApplierOptions) {
+    this.clock = options.clock;
+    // The lessor exists before the store so the store can ask it whether a lease exists.
+    const lessor = new Lessor({
+      ...options.lessor,
+      persistence: {
+        saveLease: (record) => this.store.putMeta(leaseMetaKey(record.id), encodeLeaseRecord(record)),
+        deleteLease: (id) => this.store.deleteMeta(leaseMetaKey(id)),
+      },
+    });
+    this.lessor = lessor;
+    const storeOptions = { leaseExists: (id: bigint) => lessor.has(id), ...(options.maxTxnOps === undefined ? {} : { maxTxnOps: options.maxTxnOps }) };
+    this.store = MvccStore.open(backend, storeOptions);
+    this.store.onLeaseEvent((e) => lessor.onLeaseEvent(e));
+    const history = new MvccWatchHistory(this.store, backend);
+    this.watchHub = new WatchHub(history, options.watch ?? {});
+    feedHubFromStore(this.store, history, (rev, events) => this.watchHub.onApply(rev, events));
+    this.recoverLeases();
     this.alarms = this.loadAlarms();
   }
 
@@ -65,6 +108,8 @@ export class Applier {
     this.store.restoreFrom(data);
     assert(this.store.consistentIndex() === index, () => `snapshot holds consistent index ${this.store.consistentIndex()}, expected ${index}`);
     assert(this.store.consistentTerm() <= term, () => `snapshot term ${this.store.consistentTerm()} beyond ${term}`);
+    this.recoverLeases();
+    this.watchHub.restore();
     this.alarms = this.loadAlarms();
   }
 
@@ -89,7 +134,31 @@ export class Applier {
     }
     if ('compaction' in request) return this.store.compact(request.compaction);
     if ('alarm' in request) return this.applyAlarm(request.alarm);
+    if ('leaseGrant' in request) return this.applyLeaseGrant(request.leaseGrant);
+    if ('leaseRevoke' in request) return this.applyLeaseRevoke(request.leaseRevoke.id);
+    if ('leaseCheckpoint' in request) return this.applyLeaseCheckpoint(request.leaseCheckpoint);
     throw etcdError('NotCapable');
+  }
+
+  private applyLeaseGrant(request: LeaseGrantRequest): { id: bigint; ttlSeconds: number; revision: number } {
+    if (this.lessor.has(request.id)) throw etcdError('LeaseExist');
+    const info = this.lessor.grant(request.id, request.ttlSeconds, this.clock.nowMs());
+    return { id: info.id, ttlSeconds: info.ttlSeconds, revision: this.store.rev() };
+  }
+
+  /** Deletes every attached key in ONE mvcc write, so all members delete them at one revision. */
+  private applyLeaseRevoke(id: bigint): { revision: number } {
+    const keys = this.lessor.revoke(id);
+    if (keys.length > 0) this.store.deleteKeys(keys);
+    return { revision: this.store.rev() };
+  }
+
+  private applyLeaseCheckpoint(request: LeaseCheckpointRequest): { revision: number } {
+    const nowMs = this.clock.nowMs();
+    for (const c of request.checkpoints) {
+      if (this.lessor.has(c.id)) this.lessor.applyCheckpoint(c.id, c.remainingTtlSeconds, nowMs);
+    }
+    return { revision: this.store.rev() };
   }
 
   private refuseWhenNoSpace(): void {
@@ -106,6 +175,12 @@ export class Applier {
     }
     this.store.putMeta(ALARMS_KEY, encodePayload(this.alarms));
     return request.action === 'activate' ? [{ memberId: request.memberId, alarm: request.alarm }] : had;
+  }
+
+  private recoverLeases(): void {
+    const records: LeaseRecord[] = [];
+    this.store.forEachMeta(LEASE_PREFIX, (_key, value) => records.push(decodeLeaseRecord(value)));
+    this.lessor.recover(records, this.store.leasedKeys());
   }
 
   private loadAlarms(): AlarmMember[] {

@@ -1,4 +1,12 @@
 export { Applier } from './applier.js';
-export type { ApplyResult } from './applier.js';
+export type { ApplyResult, ApplierOptions } from './applier.js';
 export { encodePayload, decodePayload } from './codec.js';
-export type { InternalRequest, AlarmRequest, AlarmType, AlarmMember } from './requests.js';
+export type {
+  InternalRequest,
+  AlarmRequest,
+  AlarmType,
+  AlarmMember,
+  LeaseGrantRequest,
+  LeaseRevokeRequest,
+  LeaseCheckpointRequest,
+} from './requests.js';

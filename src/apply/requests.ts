@@ -9,7 +9,24 @@ export type InternalRequest =
   | { readonly deleteRange: DeleteRangeRequest }
   | { readonly txn: TxnRequest }
   | { readonly compaction: CompactionRequest }
-  | { readonly alarm: AlarmRequest };
+  | { readonly alarm: AlarmRequest }
+  | { readonly leaseGrant: LeaseGrantRequest }
+  | { readonly leaseRevoke: LeaseRevokeRequest }
+  | { readonly leaseCheckpoint: LeaseCheckpointRequest };
+
+/** The id is chosen by the proposing member before proposing, so every member grants the same one. */
+export interface LeaseGrantRequest {
+  readonly id: bigint;
+  readonly ttlSeconds: number;
+}
+
+export interface LeaseRevokeRequest {
+  readonly id: bigint;
+}
+
+export interface LeaseCheckpointRequest {
+  readonly checkpoints: ReadonlyArray<{ readonly id: bigint; readonly remainingTtlSeconds: number }>;
+}
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 

@@ -6,7 +6,7 @@ import { ClusterApi, EtcdError, KvApi, MaintenanceApi, etcdError } from '../api/
 import type { MemberInfo } from '../api/index.js';
 import { nodeEnv } from '../env/node/index.js';
 import type { Logger } from '../env/index.js';
-import { MvccStore, LmdbBackend } from '../mvcc/index.js';
+import { LmdbBackend } from '../mvcc/index.js';
 import { MemberRegistry, MembershipMachine, ServerNode } from '../server/index.js';
 import type { Member } from '../server/index.js';
 import { PeerTransport, bindServices, createGrpcServer, peerRequest } from '../grpc/index.js';
@@ -66,8 +66,8 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const logger = env.logger.child({ member: flags.name });
   mkdirSync(join(flags.dataDir, 'member', 'db'), { recursive: true });
   const backend = LmdbBackend.open(join(flags.dataDir, 'member', 'db'));
-  const store = MvccStore.open(backend, { maxTxnOps: flags.maxTxnOps });
-  const applier = new Applier(store);
+  const applier = new Applier(backend, { clock: env.clock, maxTxnOps: flags.maxTxnOps });
+  const store = applier.store;
   const registry = new MemberRegistry(store);
   const identity = await loadIdentity(flags, registry, logger);
   const selfId = BigInt('0x' + identity.memberId);
