@@ -172,4 +172,29 @@ describe.sequential('real 3-member cluster', () => {
       throw error;
     }
   }, 60_000);
+
+  it('adds a voter directly (no learner step) that joins, serves linearizable reads and counts toward quorum', async () => {
+    try {
+      await cluster.define('n5');
+      const out = await cluster.ok(['member', 'add', 'n5', `--peer-urls=${cluster.peerUrl('n5')}`], FOUNDERS.map((n) => cluster.endpoint(n)));
+      expect(out).toMatch(/Member [0-9a-f]+ added to cluster/);
+      cluster.start('n5', [...FOUNDERS, 'n5'], 'existing');
+      await eventually('n5 published as a started voter', 30_000, async () => {
+        const m = (await cluster.memberList()).find((x) => x.name === 'n5');
+        return m && m.clientUrls !== '' && !m.isLearner ? m : undefined;
+      });
+      expect(await put('k-via-n5', 'v', [cluster.endpoint('n5')])).toBe(true);
+      // With 4 voters, losing one founder still leaves a quorum of 3.
+      const victim = FOUNDERS.find((n) => n !== 'n5') as string;
+      await cluster.kill9(victim);
+      const alive = [...FOUNDERS.filter((n) => n !== victim), 'n5'];
+      await eventually('a write with one of four voters down', 20_000, async () =>
+        (await put('k-four-voters', 'v', alive.map((n) => cluster.endpoint(n)))) ? true : undefined,
+      );
+      expect(sorted(await readAll('n5'))).toEqual(sorted(acked));
+    } catch (error) {
+      console.error(cluster.recentLogs());
+      throw error;
+    }
+  }, 60_000);
 });
