@@ -11,7 +11,7 @@ import { flagBool, flagInt, flagString, parseArgs } from './flags.js';
 import type { FlagSpecs, ParsedArgs } from './flags.js';
 import { CtlError, ExitCode, rpc } from './io.js';
 import type { CtlContext } from './io.js';
-import { checkWriteOut, fieldsHeader, fieldsKv, goJson, printKv } from './print.js';
+import { checkWriteOut, fieldsHeader, fieldsKv, goJson, goQuote, printKv } from './print.js';
 
 const enc = new TextEncoder();
 const bytes = (s: string): Uint8Array => enc.encode(s);
@@ -123,7 +123,7 @@ export function putRequest(args: ParsedArgs, stdinValue: string | undefined): Pu
   if (key === undefined) throw new CtlError(ExitCode.BadArgs, 'put command needs 1 argument and input from stdin or 2 arguments');
   if (ignoreValue && value !== undefined) throw new CtlError(ExitCode.BadArgs, "put command needs only 1 argument when 'ignore-value' is set");
   if (args.positionals.length > 2) throw new CtlError(ExitCode.BadArgs, 'put command needs 1 argument and input from stdin or 2 arguments');
-  const theValue = ignoreValue ? '' : (value ?? stdinValue);
+  const theValue = ignoreValue ? '' : (value ?? (stdinValue === '' ? undefined : stdinValue));
   if (theValue === undefined) throw new CtlError(ExitCode.BadArgs, 'put command needs 1 argument and input from stdin or 2 arguments');
   return {
     key: bytes(key),
@@ -233,19 +233,56 @@ const COMPARE_OPS: Readonly<Record<string, number>> = {
   '<': Compare_CompareResult.LESS,
 };
 
-/** `target("key") op "value"`, etcdctl's compare syntax. */
+/** Reads a Go %q operand at `at`: the decoded string and where it ends, or undefined. */
+function scanQuoted(text: string, at: number): { value: string; end: number } | undefined {
+  const m = /^"((?:[^"\\]|\\.)*)"/.exec(text.slice(at));
+  if (m === null) return undefined;
+  try {
+    return { value: JSON.parse(`"${m[1] ?? ''}"`) as string, end: at + m[0].length };
+  } catch {
+    return undefined;
+  }
+}
+
+/** fmt.Sscanf(rest, "%q) %s %q", &key, &op, &val) as Go runs it: operands filled until the first mismatch. */
+function scanCompare(rest: string): { n: number; key: string; op: string; val: string } {
+  const out = { n: 0, key: '', op: '', val: '' };
+  const key = scanQuoted(rest, 0);
+  if (key === undefined) return out;
+  out.key = key.value;
+  out.n = 1;
+  let at = key.end;
+  if (!rest.startsWith(') ', at)) return out;
+  at += 2;
+  const op = /^\S+/.exec(rest.slice(at));
+  if (op === null) return out;
+  out.op = op[0];
+  out.n = 2;
+  at += op[0].length;
+  if (rest[at] !== ' ') return out;
+  const val = scanQuoted(rest, at + 1);
+  if (val === undefined) return out;
+  out.val = val.value;
+  out.n = 3;
+  return out;
+}
+
+/** `target("key") op "value"`, etcdctl's compare syntax (txn_command.go parseCompare). */
 export function parseCompare(line: string): CompareInit {
-  const m = /^([a-z]+)\("((?:[^"\\]|\\.)*)"\) (\S+) "((?:[^"\\]|\\.)*)"$/.exec(line.trim());
-  if (m === null) throw new CtlError(ExitCode.BadArgs, `malformed comparison: ${line}`);
-  const [, target, rawKey, op, rawVal] = m as unknown as [string, string, string, string, string];
-  const key = bytes(JSON.parse(`"${rawKey}"`) as string);
-  const val = JSON.parse(`"${rawVal}"`) as string;
+  const paren = line.indexOf('(');
+  if (paren < 0) throw new CtlError(ExitCode.InvalidInput, `malformed comparison: ${line}`);
+  const target = line.slice(0, paren);
+  const { n, key: keyText, op, val } = scanCompare(line.slice(paren + 1));
+  if (n !== 3) {
+    throw new CtlError(ExitCode.InvalidInput, `malformed comparison: ${line}; got ${target}(${goQuote(keyText)}) ${op} ${goQuote(val)}`);
+  }
+  const key = bytes(keyText);
   const result = COMPARE_OPS[op];
-  if (result === undefined) throw new CtlError(ExitCode.BadArgs, `malformed comparison: ${line}`);
   const int = (): bigint => {
-    if (!/^[+-]?[0-9]+$/.test(val)) throw new CtlError(ExitCode.BadArgs, `invalid txn compare request: ${line}`);
+    if (!/^[+-]?[0-9]+$/.test(val)) throw new CtlError(ExitCode.InvalidInput, `invalid txn compare request: ${line}`);
     return BigInt(val);
   };
+  if (result === undefined) throw new CtlError(ExitCode.InvalidInput, `invalid txn compare request: ${line}`);
   switch (target) {
     case 'ver':
     case 'version':
@@ -262,31 +299,23 @@ export function parseCompare(line: string): CompareInit {
     case 'lease':
       return { key, result, target: Compare_CompareTarget.LEASE, targetUnion: { case: 'lease', value: parseLeaseId(val) } };
     default:
-      throw new CtlError(ExitCode.BadArgs, `malformed comparison: ${line} (unknown target ${target})`);
+      throw new CtlError(ExitCode.InvalidInput, `malformed comparison: ${line} (unknown target ${target})`);
   }
 }
 
 /** One `get ...` / `put ...` / `del ...` line of a txn, parsed with that command's flags. */
 export function parseRequestOp(line: string): RequestOpInit {
   const [command, ...rest] = argify(line);
-  const fail = (why: string): never => {
-    throw new CtlError(ExitCode.BadArgs, `invalid txn request: ${line} (${why})`);
-  };
-  try {
-    switch (command) {
-      case 'get':
-        return { request: { case: 'requestRange', value: getRequest(parseArgs(rest, GET_FLAGS)) } };
-      case 'put':
-        return { request: { case: 'requestPut', value: putRequest(parseArgs(rest, PUT_FLAGS), undefined) } };
-      case 'del':
-      case 'delete':
-        return { request: { case: 'requestDeleteRange', value: delRequest(parseArgs(rest, DEL_FLAGS)) } };
-      default:
-        return fail(`unknown command ${command ?? ''}`);
-    }
-  } catch (error) {
-    if (error instanceof CtlError && !error.message.startsWith('invalid txn request')) return fail(error.message);
-    throw error;
+  switch (command) {
+    case 'get':
+      return { request: { case: 'requestRange', value: getRequest(parseArgs(rest, GET_FLAGS)) } };
+    case 'put':
+      return { request: { case: 'requestPut', value: putRequest(parseArgs(rest, PUT_FLAGS), undefined) } };
+    case 'del':
+    case 'delete':
+      return { request: { case: 'requestDeleteRange', value: delRequest(parseArgs(rest, DEL_FLAGS)) } };
+    default:
+      throw new CtlError(ExitCode.InvalidInput, `invalid txn request: ${line}`);
   }
 }
 
@@ -307,17 +336,19 @@ export async function txnCommand(ctx: CtlContext, args: ParsedArgs): Promise<voi
   if (args.positionals.length > 0) throw new CtlError(ExitCode.BadArgs, 'txn command does not accept argument');
   checkWriteOut(ctx.global.writeOut, ['simple', 'json']);
   const interactive = flagBool(args, 'interactive');
+  // Like bufio.ReadString('\n'): a line without its newline is EOF, and EOF ends the command.
   const lines = (await ctx.io.readStdin()).split('\n');
+  const complete = lines.length - 1;
   let at = 0;
   const section = (prompt: string): string[] => {
     if (interactive) ctx.io.out(prompt);
     const out: string[] = [];
-    while (at < lines.length) {
+    for (;;) {
+      if (at >= complete) throw new CtlError(ExitCode.InvalidInput, 'EOF');
       const line = (lines[at++] as string).replace(/\r$/, '');
-      if (line.trim() === '') break;
+      if (line.trim() === '') return out;
       out.push(line);
     }
-    return out;
   };
   const compare = section('compares:\n').map(parseCompare);
   const success = section('success requests (get, put, del):\n').map(parseRequestOp);
