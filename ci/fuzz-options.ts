@@ -108,16 +108,22 @@ export function campaignCommand(plan: FuzzPlan): string {
   return parts.join(' ');
 }
 
-/** A seed below 2^31 from the first 8 hex digits of `git rev-parse HEAD`: fresh seeds per commit, stable for a rerun. */
+/**
+ * A seed below 2^31 from the first 8 hex digits of `git rev-parse HEAD`: fresh seeds per commit,
+ * stable for a rerun. Without git (a tarball checkout) it falls back to a fixed seed and says so,
+ * rather than failing the CI step.
+ */
 export function seedFromCommit(): { seed: number; source: string } {
   let head: string;
   try {
     head = execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {
-    throw new Error('cannot read the git commit to derive the first seed; pass --from S');
+    return { seed: NO_GIT_FROM_SEED, source: 'no git commit found: fixed default, pass --from S for other seeds' };
   }
   return { seed: seedFromCommitHash(head), source: `commit ${head.slice(0, 12)}` };
 }
+
+const NO_GIT_FROM_SEED = 1;
 
 export function seedFromCommitHash(hexHash: string): number {
   if (!/^[0-9a-f]{8,}$/i.test(hexHash)) throw new Error(`not a commit hash: '${hexHash}'`);
