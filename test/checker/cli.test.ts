@@ -81,6 +81,19 @@ describe('check CLI', () => {
     expect(detectModel(mk('cas', [1, 2], [1, 2]))).toBe('cas-register');
   });
 
+  it('checks a Jepsen EDN register history with independent keys, per key', () => {
+    const edn = `[{:type :invoke, :f :write, :value #jepsen.independent/tuple [1 3], :process 0, :time 1, :index 0}
+ {:type :ok, :f :write, :value #jepsen.independent/tuple [1 3], :process 0, :time 2, :index 1}
+ {:type :invoke, :f :read, :value #jepsen.independent/tuple [2 nil], :process 1, :time 3, :index 2}
+ {:type :ok, :f :read, :value #jepsen.independent/tuple [2 3], :process 1, :time 4, :index 3}
+ {:type :info, :f :kill, :value nil, :process :nemesis, :time 5, :index 4}]`;
+    const r = cli(file('indep.edn', edn));
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/format jepsen-edn, model cas-register/);
+    expect(r.out).toMatch(/2 part\(s\) checked with model cas-register: 1 linearizable, 1 not/);
+    expect(r.out).toMatch(/key "2" is not linearizable/);
+  });
+
   it('checks a Jepsen EDN list-append history end to end', () => {
     const edn = `{:type :invoke, :f :txn, :value [[:append :x 1] [:r :y nil]], :process 0, :time 1, :index 0}
 {:type :invoke, :f :txn, :value [[:append :y 1] [:r :x nil]], :process 1, :time 2, :index 1}
