@@ -41,6 +41,26 @@ export function rssBytesOf(pid: number): number | undefined {
   }
 }
 
+export interface RssBreakdown {
+  readonly totalBytes: number;
+  /** Heap, stacks and other private memory. */
+  readonly anonBytes: number;
+  /** Mapped file pages resident in memory: LMDB's and bbolt's memory-mapped database files. */
+  readonly fileBytes: number;
+}
+
+/** VmRSS split into RssAnon and RssFile (+ RssShmem counted as anon), or undefined when the process is gone. */
+export function rssBreakdownOf(pid: number): RssBreakdown | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(text)?.[1] ?? 0) * 1024;
+  return { totalBytes: kb('VmRSS'), anonBytes: kb('RssAnon') + kb('RssShmem'), fileBytes: kb('RssFile') };
+}
+
 export function loadAverage(): [number, number, number] {
   const [a = 0, b = 0, c = 0] = loadavg();
   return [a, b, c];

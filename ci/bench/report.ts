@@ -27,7 +27,7 @@ export interface WorkloadMedians {
 export interface BenchSummary {
   readonly medians: readonly WorkloadMedians[];
   readonly ratios: readonly { workload: WorkloadName; throughput: number; p50: number; p99: number; cpuPerRequest: number }[];
-  readonly memory: readonly { target: TargetName; keys: number; extrapolatedMiBPerMillionKeys: number }[];
+  readonly memory: readonly { target: TargetName; keys: number; extrapolatedMiBPerMillionKeys: number; anonMiB: number; fileMiB: number }[];
   readonly warnings: readonly string[];
 }
 
@@ -89,7 +89,13 @@ export function summarizeRuns(options: BenchOptions, runs: readonly ClusterRun[]
     if (ps.length === 0) return [];
     const keys = Math.max(...ps.map((p) => p.keys));
     const biggest = ps.filter((p) => p.keys === keys);
-    return [{ target, keys, extrapolatedMiBPerMillionKeys: median(biggest.map((p) => p.extrapolatedBytesPerMillionKeys)) / (1024 * 1024) }];
+    const mibOf = (f: (p: MemoryProbe) => number): number => median(biggest.map(f)) / (1024 * 1024);
+    return [{
+      target, keys,
+      extrapolatedMiBPerMillionKeys: mibOf((p) => p.extrapolatedBytesPerMillionKeys),
+      anonMiB: mibOf((p) => p.extrapolatedAnonBytesPerMillionKeys),
+      fileMiB: mibOf((p) => p.extrapolatedFileBytesPerMillionKeys),
+    }];
   });
   return { medians, ratios, memory, warnings: warningsOf(runs) };
 }
@@ -113,7 +119,8 @@ export function formatSummary(options: BenchOptions, s: BenchSummary): string {
       m.keys < MEMORY_KEYS_MIN
         ? `memory (${m.target}): only ${m.keys} keys loaded; too few to extrapolate (use --memory-keys ${MEMORY_KEYS_MIN} or more)`
         : `memory (${m.target}): RSS growth while loading ${m.keys} keys of ${options.valSizeBytes} B, EXTRAPOLATED linearly: ` +
-          `~${fmt(m.extrapolatedMiBPerMillionKeys, 0)} MiB per million keys (an estimate: includes heap headroom the GC had not returned)`).join('\n'));
+          `~${fmt(m.extrapolatedMiBPerMillionKeys, 0)} MiB per million keys (private ${fmt(m.anonMiB, 0)} MiB + mapped db file ${fmt(m.fileMiB, 0)} MiB; ` +
+          `an estimate: the heap part includes headroom the GC had not returned)`).join('\n'));
   if (s.warnings.length > 0) parts.push(['warnings:', ...s.warnings.map((w) => `  - ${w}`)].join('\n'));
   return parts.join('\n\n');
 }

@@ -8,7 +8,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { BenchOptions, TargetName, WorkloadName } from './args.js';
 import type { DriverMessage, WorkerConfig, WorkerMessage, WorkerResult } from './protocol.js';
-import { ProcSampler, loadAverage, rssBytesOf } from './procstat.js';
+import { ProcSampler, loadAverage, rssBreakdownOf } from './procstat.js';
+import type { RssBreakdown } from './procstat.js';
 import { REPO_ROOT, startCluster } from './servers.js';
 import { snapshotRevision } from './snapshot.js';
 import type { RunningCluster } from './servers.js';
@@ -55,6 +56,9 @@ export interface MemoryProbe {
   readonly rssBytesAfter: number;
   /** Linear extrapolation of the growth to a million keys: an estimate, not a measurement. */
   readonly extrapolatedBytesPerMillionKeys: number;
+  /** The same for private memory only (heap), and for resident pages of the mapped database file. */
+  readonly extrapolatedAnonBytesPerMillionKeys: number;
+  readonly extrapolatedFileBytesPerMillionKeys: number;
   readonly loadMs: number;
 }
 
@@ -145,10 +149,23 @@ async function withWorkers<T>(sourceRoot: string, configs: readonly WorkerConfig
   }
 }
 
-const serverRss = (cluster: RunningCluster): number => cluster.members.reduce((s, m) => s + (rssBytesOf(m.pid) ?? 0), 0);
+function serverRss(cluster: RunningCluster): RssBreakdown {
+  const parts = cluster.members.map((m) => rssBreakdownOf(m.pid) ?? { totalBytes: 0, anonBytes: 0, fileBytes: 0 });
+  return {
+    totalBytes: parts.reduce((s, p) => s + p.totalBytes, 0),
+    anonBytes: parts.reduce((s, p) => s + p.anonBytes, 0),
+    fileBytes: parts.reduce((s, p) => s + p.fileBytes, 0),
+  };
+}
+
+interface Loaded {
+  readonly before: RssBreakdown;
+  readonly after: RssBreakdown;
+  readonly ms: number;
+}
 
 /** Puts keys [from, to) through the workers and measures the servers' RSS growth. */
-async function preloadKeys(ws: readonly WorkerHandle[], cluster: RunningCluster, from: number, to: number): Promise<{ before: number; after: number; ms: number }> {
+async function preloadKeys(ws: readonly WorkerHandle[], cluster: RunningCluster, from: number, to: number): Promise<Loaded> {
   const before = serverRss(cluster);
   const startedMs = Date.now();
   const bounds = split(to - from, ws.length);
@@ -165,12 +182,15 @@ async function preloadKeys(ws: readonly WorkerHandle[], cluster: RunningCluster,
   return { before, after: serverRss(cluster), ms: Date.now() - startedMs };
 }
 
-function memoryProbe(target: TargetName, round: number, keys: number, valSizeBytes: number, m: { before: number; after: number; ms: number }): MemoryProbe {
+function memoryProbe(target: TargetName, round: number, keys: number, valSizeBytes: number, m: Loaded): MemoryProbe {
+  const perMillion = (f: (r: RssBreakdown) => number): number => ((f(m.after) - f(m.before)) / keys) * 1e6;
   return {
     target, round, keys, valSizeBytes,
-    rssBytesBefore: m.before,
-    rssBytesAfter: m.after,
-    extrapolatedBytesPerMillionKeys: ((m.after - m.before) / keys) * 1e6,
+    rssBytesBefore: m.before.totalBytes,
+    rssBytesAfter: m.after.totalBytes,
+    extrapolatedBytesPerMillionKeys: perMillion((r) => r.totalBytes),
+    extrapolatedAnonBytesPerMillionKeys: perMillion((r) => r.anonBytes),
+    extrapolatedFileBytesPerMillionKeys: perMillion((r) => r.fileBytes),
     loadMs: m.ms,
   };
 }
