@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Applier } from '../../src/apply/index.js';
 import type { ApplyResult } from '../../src/apply/index.js';
-import { MemoryBackend, MvccStore } from '../../src/mvcc/index.js';
+import { MemoryBackend } from '../../src/mvcc/index.js';
+import type { MvccStore } from '../../src/mvcc/index.js';
+import type { Clock } from '../../src/env/index.js';
 import {
   MemberRegistry,
   MembershipMachine,
@@ -16,6 +18,9 @@ import { encodePayload } from '../../src/apply/index.js';
 import { nodeIdFromBigInt } from '../../src/util/index.js';
 import type { ConfChange } from '../../src/raft/index.js';
 
+/** Membership never reads the clock; the applier needs one for lease bookkeeping. */
+const stillClock: Clock = { nowMs: () => 0, setTimer: () => ({ timerId: 0 }), clearTimer: () => undefined };
+
 const founders: Member[] = [
   { id: 0x11n, name: 'n1', peerUrls: ['http://a:2380'], clientUrls: [], isLearner: false },
   { id: 0x22n, name: 'n2', peerUrls: ['http://b:2380'], clientUrls: [], isLearner: false },
@@ -23,10 +28,11 @@ const founders: Member[] = [
 const newcomer: Member = { id: 0xfedcba9876543210n, name: '', peerUrls: ['http://c:2380'], clientUrls: [], isLearner: true };
 
 function fresh(): { store: MvccStore; registry: MemberRegistry; machine: MembershipMachine<ApplyResult> } {
-  const store = MvccStore.open(new MemoryBackend(), {});
+  const applier = new Applier(new MemoryBackend(), { clock: stillClock });
+  const store = applier.store;
   const registry = new MemberRegistry(store);
   registry.initialize(founders);
-  const machine = new MembershipMachine<ApplyResult>(new Applier(store), registry, { ok: true, response: {} });
+  const machine = new MembershipMachine<ApplyResult>(applier, registry, { ok: true, response: {} });
   return { store, registry, machine };
 }
 
@@ -83,10 +89,10 @@ describe('replicated member list', () => {
     machine.applyConfChange(2, 1, cc('promoteLearner', newcomer.id), { voters: [], learners: [] });
     machine.applyConfChange(3, 1, cc('removeNode', 0x22n), { voters: [], learners: [] });
     machine.flush();
-    const joinerStore = MvccStore.open(new MemoryBackend(), {});
-    const joiner = new MemberRegistry(joinerStore);
+    const joinerApplier = new Applier(new MemoryBackend(), { clock: stillClock });
+    const joiner = new MemberRegistry(joinerApplier.store);
     joiner.initialize(registry.foundingMembers(), registry.list(), registry.removedIds());
-    const joinerMachine = new MembershipMachine<ApplyResult>(new Applier(joinerStore), joiner, { ok: true, response: {} });
+    const joinerMachine = new MembershipMachine<ApplyResult>(joinerApplier, joiner, { ok: true, response: {} });
     joinerMachine.applyConfChange(1, 1, cc('addLearner', newcomer.id, encodeMemberContext(newcomer)), { voters: [], learners: [] });
     joinerMachine.applyConfChange(2, 1, cc('promoteLearner', newcomer.id), { voters: [], learners: [] });
     joinerMachine.applyConfChange(3, 1, cc('removeNode', 0x22n), { voters: [], learners: [] });
