@@ -68,8 +68,16 @@ export function errorText(error: unknown): string {
   if (e.grpcCode === GrpcCode.DEADLINE_EXCEEDED) return 'context deadline exceeded';
   if (e.grpcCode === GrpcCode.UNAVAILABLE && !e.message.startsWith('etcdserver:')) return 'context deadline exceeded';
   if (e.grpcCode === GrpcCode.CANCELLED) return 'context canceled';
-  return e.message;
+  // clientv3 (rpctypes.Error) unwraps only etcd's own errors; others keep grpc-go's wording.
+  if (e.message.startsWith('etcdserver: ')) return e.message;
+  return `rpc error: code = ${GO_CODE_NAMES[e.grpcCode] ?? `Code(${e.grpcCode})`} desc = ${e.message}`;
 }
+
+const GO_CODE_NAMES: readonly string[] = [
+  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
+  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable',
+  'DataLoss', 'Unauthenticated',
+];
 
 /** Runs a call; a failure becomes `Error: <etcd message>` with exit code 1, optionally wrapped. */
 export async function rpc<T>(work: () => Promise<T>, wrap?: (message: string) => string): Promise<T> {

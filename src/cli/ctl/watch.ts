@@ -74,14 +74,16 @@ export async function watchCommand(ctx: CtlContext, args: ParsedArgs): Promise<v
       if (ctx.global.writeOut === 'json') ctx.io.out(watchResponseJson(resp) + '\n');
       else for (const e of resp.events) printEvent(ctx, e);
       if (cancelled) {
-        ctx.io.out(`watch was canceled (${cancelText(resp)})\n`);
+        ctx.io.err(`watch was canceled (${cancelText(resp)})\n`);
         throw new CtlError(ExitCode.Interrupted, 'watch is canceled by the server');
       }
     }
   } catch (error) {
     if (error instanceof CtlError) throw error;
     if (ctx.io.interrupt.aborted) return;
-    throw new CtlError(ExitCode.Error, errorText(error));
+    // clientv3 reports a failed stream as a canceled watch response.
+    ctx.io.err(`watch was canceled (${errorText(error)})\n`);
+    throw new CtlError(ExitCode.Interrupted, 'watch is canceled by the server');
   } finally {
     call.cancel();
   }
