@@ -105,7 +105,7 @@ describe.sequential('real 3-member cluster', () => {
     try {
       const n4 = await cluster.define('n4');
       const added = await cluster.ok(['member', 'add', 'n4', '--learner', `--peer-urls=${cluster.peerUrl('n4')}`], FOUNDERS.map((n) => cluster.endpoint(n)));
-      expect(added).toMatch(/Member [0-9a-f]+ added to cluster [0-9a-f]+/);
+      expect(added).toMatch(/Member\s+[0-9a-f]+ added to cluster\s+[0-9a-f]+/);
       expect(added).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
       const pending = (await cluster.memberList(FOUNDERS.map((n) => cluster.endpoint(n)))).find((m) => m.peerUrls === cluster.peerUrl('n4'));
       expect(pending).toMatchObject({ status: 'unstarted', name: '', isLearner: true });
@@ -159,7 +159,7 @@ describe.sequential('real 3-member cluster', () => {
 
       const n4Id = (await cluster.memberList()).find((m) => m.name === 'n4')?.id ?? '';
       const removed = await cluster.ok(['member', 'remove', n4Id], FOUNDERS.map((n) => cluster.endpoint(n)));
-      expect(removed).toMatch(new RegExp(`Member ${n4Id} removed from cluster`));
+      expect(removed).toMatch(new RegExp(`Member\\s+${n4Id} removed from cluster`));
       expect(await cluster.waitExit('n4', 15_000)).toBe(0);
       const list = await cluster.memberList(FOUNDERS.map((n) => cluster.endpoint(n)));
       expect(list.map((m) => m.name).sort()).toEqual(FOUNDERS);
@@ -177,7 +177,7 @@ describe.sequential('real 3-member cluster', () => {
     try {
       await cluster.define('n5');
       const out = await cluster.ok(['member', 'add', 'n5', `--peer-urls=${cluster.peerUrl('n5')}`], FOUNDERS.map((n) => cluster.endpoint(n)));
-      expect(out).toMatch(/Member [0-9a-f]+ added to cluster/);
+      expect(out).toMatch(/Member\s+[0-9a-f]+ added to cluster/);
       cluster.start('n5', [...FOUNDERS, 'n5'], 'existing');
       await eventually('n5 published as a started voter', 30_000, async () => {
         const m = (await cluster.memberList()).find((x) => x.name === 'n5');
