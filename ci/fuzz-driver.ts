@@ -47,6 +47,8 @@ export function runFuzz(plan: FuzzPlan, hooks: FuzzHooks = {}): Promise<FuzzSumm
   const seeds = shardSeeds(plan);
   const outcomes: SeedOutcome[] = [];
   const slots = new Set<Slot>();
+  /** Seeds in flight when interrupted: killed, so neither passed nor failed. */
+  const abandoned: number[] = [];
   const startedMs = Date.now();
   let next = 0;
   let stoppedBy: FuzzSummary['stoppedBy'];
@@ -65,8 +67,8 @@ export function runFuzz(plan: FuzzPlan, hooks: FuzzHooks = {}): Promise<FuzzSumm
       hooks.signal?.removeEventListener('abort', onAbort);
       if (fatal) return reject(fatal);
       progress();
-      const notStarted = seeds.slice(next);
-      resolve({ planned: seeds.length, outcomes, wallMs: Date.now() - startedMs, stoppedBy: notStarted.length > 0 ? stoppedBy : undefined, notStarted });
+      const notRun = [...abandoned, ...seeds.slice(next)].sort((a, b) => a - b);
+      resolve({ planned: seeds.length, outcomes, wallMs: Date.now() - startedMs, stoppedBy: notRun.length > 0 ? stoppedBy : undefined, notRun });
     };
 
     const record = (outcome: SeedOutcome): void => {
@@ -120,6 +122,8 @@ export function runFuzz(plan: FuzzPlan, hooks: FuzzHooks = {}): Promise<FuzzSumm
       child.on('exit', (code, signal) => {
         clearTimeout(slot.timer);
         slots.delete(slot);
+        // Ctrl-C reaches the workers too, possibly before the driver's own handler has run.
+        if (signal === 'SIGINT') stoppedBy = 'interrupt';
         if (!slot.sawReady && stoppedBy !== 'interrupt') {
           fatal ??= new Error(`fuzz worker ${workerPath} exited (code ${code}, signal ${signal}) before it was ready`);
         }
@@ -133,7 +137,11 @@ export function runFuzz(plan: FuzzPlan, hooks: FuzzHooks = {}): Promise<FuzzSumm
 
     const onAbort = (): void => {
       stoppedBy = 'interrupt';
-      for (const slot of slots) slot.child.kill('SIGKILL');
+      for (const slot of slots) {
+        if (slot.seed !== undefined) abandoned.push(slot.seed);
+        slot.seed = undefined;
+        slot.child.kill('SIGKILL');
+      }
     };
     hooks.signal?.addEventListener('abort', onAbort);
 

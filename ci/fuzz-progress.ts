@@ -86,9 +86,10 @@ export interface FuzzSummary {
   readonly planned: number;
   readonly outcomes: readonly SeedOutcome[];
   readonly wallMs: number;
-  /** Why seeds were left unstarted, if any were. */
+  /** Why some seeds did not run to the end, if any did not. */
   readonly stoppedBy: 'budget' | 'interrupt' | undefined;
-  readonly notStarted: readonly number[];
+  /** Seeds never started, and (when interrupted) those killed in flight; ascending. */
+  readonly notRun: readonly number[];
 }
 
 export function failuresOf(summary: Pick<FuzzSummary, 'outcomes'>): SeedOutcome[] {
@@ -111,8 +112,8 @@ export function formatSummary(plan: FuzzPlan, campaign: string, summary: FuzzSum
   ];
   if (summary.stoppedBy !== undefined) {
     const why = summary.stoppedBy === 'budget' ? `time budget of ${formatDuration(plan.timeBudgetMs ?? 0)} ran out` : 'interrupted';
-    const range = summary.notStarted.length > 0 ? `seeds ${summary.notStarted[0]}..${summary.notStarted[summary.notStarted.length - 1]}` : 'none';
-    lines.push(`${why}: ${summary.notStarted.length} seed(s) not started (${range})`);
+    const range = summary.notRun.length > 0 ? `seeds ${summary.notRun[0]}..${summary.notRun[summary.notRun.length - 1]}` : 'none';
+    lines.push(`${why}: ${summary.notRun.length} seed(s) not run (${range})`);
   }
   const slowest = [...summary.outcomes].sort((a, b) => b.wallMs - a.wallMs || a.seed - b.seed).slice(0, slowestCount);
   if (slowest.length > 0) lines.push(`slowest: ${slowest.map((o) => `${o.seed} ${(o.wallMs / 1000).toFixed(2)}s`).join(', ')}`);
@@ -122,6 +123,7 @@ export function formatSummary(plan: FuzzPlan, campaign: string, summary: FuzzSum
     lines.push(`  reproduce: ${f.reproduce}`);
   }
   lines.push(`campaign: ${campaign}`);
-  lines.push(failures.length === 0 ? 'result: PASS' : `result: FAIL (${failures.length} failing seed(s))`);
+  if (failures.length > 0) lines.push(`result: FAIL (${failures.length} failing seed(s))`);
+  else lines.push(summary.stoppedBy === 'interrupt' ? 'result: INTERRUPTED (no failure among the seeds that ran)' : 'result: PASS');
   return lines;
 }

@@ -36,6 +36,7 @@ async function main(): Promise<number> {
   for (const line of header(plan, campaign)) reporter.line(line);
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
   const summary = await runFuzz(plan, {
     campaign,
     signal: abort.signal,

@@ -92,8 +92,20 @@ describe('fuzz driver with a fake worker', () => {
     const plan = parseFuzzArgs(['--seeds', '40', '--from', '0', '--jobs', '1', '--time-budget', '1ms', '--out-dir', join(scratch, 'budget')], () => ({ seed: 0, source: 'test' }));
     const summary = await runFuzz(plan, { workerPath: fakeWorker });
     expect(summary.stoppedBy).toBe('budget');
-    expect(summary.outcomes.length + summary.notStarted.length).toBe(40);
-    expect(summary.notStarted.at(-1)).toBe(39);
-    expect(summary.notStarted[0]).toBe(summary.outcomes.length);
+    expect(summary.outcomes.length + summary.notRun.length).toBe(40);
+    expect(summary.notRun.at(-1)).toBe(39);
+    expect(summary.notRun[0]).toBe(summary.outcomes.length);
+  });
+
+  it('an interrupt kills the workers and reports the seeds in flight and not started as not run', async () => {
+    // Shard 4/4 of 0..39 is 3, 7, ..., 39: seeds the fake worker hangs on.
+    const plan = parseFuzzArgs(['--seeds', '40', '--from', '0', '--shard', '4/4', '--jobs', '2', '--out-dir', join(scratch, 'interrupt')], () => ({ seed: 0, source: 'test' }));
+    const abort = new AbortController();
+    const pending = runFuzz(plan, { workerPath: fakeWorker, signal: abort.signal });
+    setTimeout(() => abort.abort(), 1_500);
+    const summary = await pending;
+    expect(summary.stoppedBy).toBe('interrupt');
+    expect(summary.outcomes).toEqual([]);
+    expect(summary.notRun).toEqual([3, 7, 11, 15, 19, 23, 27, 31, 35, 39]);
   });
 });
