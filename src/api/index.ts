@@ -6,3 +6,7 @@ export { MaintenanceApi, SERVER_VERSION, CLUSTER_VERSION } from './maintenance.j
 export type { MemberInfo, StatusInfo } from './maintenance.js';
 export { ClusterApi, validPeerUrls } from './cluster.js';
 export type { ClusterApiOptions } from './cluster.js';
+export { LeaseApi } from './lease.js';
+export type { LeaseApiOptions, GrantResult, TimeToLiveResult } from './lease.js';
+export { WatchApi } from './watch.js';
+export type { WatchApiOptions, WatchSession } from './watch.js';

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Applier } from '../apply/index.js';
 import type { ApplyResult } from '../apply/index.js';
-import { ClusterApi, EtcdError, KvApi, MaintenanceApi, etcdError } from '../api/index.js';
+import { ClusterApi, EtcdError, KvApi, MaintenanceApi, etcdError, LeaseApi, WatchApi } from '../api/index.js';
 import type { MemberInfo } from '../api/index.js';
 import { nodeEnv } from '../env/node/index.js';
 import type { Logger } from '../env/index.js';
@@ -143,7 +143,14 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   });
   servePeerRoutes(transport, registry, cluster, identity.clusterId);
 
-  const grpc: GrpcServer = createGrpcServer(bindServices({ kv, maintenance, cluster, memberId: selfId, clusterId }), {
+  // Leases expire only on the leader (its lessor is primary) and are revoked through Raft;
+  // watches are served from this member's own applied store.
+  const lease = new LeaseApi(node, applier, env.clock, { memberId: selfId, electionTimeoutMs: flags.electionTimeoutMs, requestTimeoutMs });
+  const watch = new WatchApi(applier, env.clock, { memberId: selfId, clusterId, raftTerm: () => node.observe().term });
+  lease.start();
+  watch.start();
+
+  const grpc: GrpcServer = createGrpcServer(bindServices({ kv, maintenance, cluster, lease, watch, memberId: selfId, clusterId }), {
     maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
   });
   const clientPorts: number[] = [];
@@ -167,6 +174,8 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    lease.stop();
+    watch.stop();
     await grpc.close();
     node.stop();
     await transport.close();

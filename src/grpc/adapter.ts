@@ -4,11 +4,14 @@
  * EtcdError into the gRPC status etcd clients expect. RPCs not bound yet answer UNIMPLEMENTED.
  */
 import { EtcdError } from '../api/index.js';
-import type { ClusterApi, KvApi, MaintenanceApi, MemberInfo } from '../api/index.js';
+import type { ClusterApi, KvApi, MaintenanceApi, MemberInfo, LeaseApi, WatchApi } from '../api/index.js';
 import type * as mvcc from '../mvcc/index.js';
 import type * as pb from './generated/etcdserverpb.js';
-import type { KeyValueInit } from './generated/mvccpb.js';
 import { unimplementedServices } from './services.js';
+import { bindLeaseAndWatch } from './adapter-lease-watch.js';
+import { fromKv } from './convert-kv.js';
+
+export { fromKv };
 import type { EtcdServices, GrpcStatusError } from './services.js';
 
 export interface BoundApis {
@@ -16,6 +19,9 @@ export interface BoundApis {
   readonly maintenance: MaintenanceApi;
   /** The Cluster service (member add/remove/update/promote) and MoveLeader; unbound without it. */
   readonly cluster?: ClusterApi;
+  /** The Lease and Watch services; unbound without them. */
+  readonly lease?: LeaseApi;
+  readonly watch?: WatchApi;
   /** This member's and its cluster's ids for response headers (default: the first listed member). */
   readonly memberId?: bigint;
   readonly clusterId?: bigint;
@@ -110,16 +116,6 @@ export function toTxnRequest(r: pb.TxnRequest): mvcc.TxnRequest {
   return { compare: r.compare.map(toCompare), success: ops(r.success), failure: ops(r.failure) };
 }
 
-export function fromKv(kv: mvcc.KeyValue): KeyValueInit {
-  return {
-    key: kv.key,
-    createRevision: BigInt(kv.createRevision),
-    modRevision: BigInt(kv.modRevision),
-    version: BigInt(kv.version),
-    value: kv.value,
-    lease: kv.lease,
-  };
-}
 
 export function fromHeader(h: mvcc.ResponseHeader): pb.ResponseHeaderInit {
   return { clusterId: h.clusterId, memberId: h.memberId, revision: BigInt(h.revision), raftTerm: BigInt(h.raftTerm) };
@@ -162,6 +158,7 @@ export function bindServices(apis: BoundApis): EtcdServices {
   };
   const services: EtcdServices = {
     ...unimplementedServices(),
+    ...bindLeaseAndWatch(apis.lease, apis.watch, header),
     range: (r) => call(async () => fromRange(await kv.range(toRangeRequest(r)))),
     put: (r) => call(async () => fromPut(await kv.put(toPutRequest(r)))),
     deleteRange: (r) => call(async () => fromDelete(await kv.deleteRange(toDeleteRequest(r)))),
