@@ -12,7 +12,7 @@
  * - GET/POST JSON routes (member list for joiners, forwarded requests) share the listener.
  */
 import http2 from 'node:http2';
-import type { ClientHttp2Session, ClientHttp2Stream, Http2Server, ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, Http2Server, ServerHttp2Session, ServerHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import type { Logger, Transport } from '../env/index.js';
 import type { Message } from '../raft/index.js';
 import type { NodeId } from '../util/index.js';
@@ -73,6 +73,7 @@ export class PeerTransport implements Transport<Message> {
   private readonly routes = new Map<string, JsonRoute>();
   private readonly servers: Http2Server[] = [];
   private readonly inbound = new Set<ServerHttp2Stream>();
+  private readonly serverSessions = new Set<ServerHttp2Session>();
   /** Open inbound message streams per sending member. */
   private readonly inboundFrom = new Map<string, number>();
   private flushScheduled = false;
@@ -265,6 +266,10 @@ export class PeerTransport implements Transport<Message> {
   listen(url: string): Promise<number> {
     const { hostname, port } = new URL(url);
     const server = http2.createServer();
+    server.on('session', (session) => {
+      this.serverSessions.add(session);
+      session.on('close', () => this.serverSessions.delete(session));
+    });
     server.on('stream', (stream, headers) => this.onStream(stream, headers));
     server.on('sessionError', () => undefined);
     this.servers.push(server);
@@ -395,6 +400,8 @@ export class PeerTransport implements Transport<Message> {
     this.closed = true;
     for (const link of this.links.values()) this.teardown(link, false);
     for (const stream of this.inbound) stream.close(http2.constants.NGHTTP2_CANCEL);
+    // server.close() waits for every session to end; peers would keep theirs open.
+    for (const session of this.serverSessions) session.destroy();
     await Promise.all(
       this.servers.map(
         (server) =>

@@ -195,6 +195,15 @@ describe('peer transport over HTTP/2', () => {
     expect(logsB.some((l) => l.includes('removed from the cluster'))).toBe(true);
   });
 
+  it('closes promptly while a peer still holds its session open', async () => {
+    const p = await pair();
+    await connect(p);
+    const closed = p.b.close().then(() => 'closed');
+    const bound = new Promise((r) => setTimeout(() => r('still open after 3 s'), 3000));
+    expect(await Promise.race([closed, bound])).toBe('closed');
+    await waitFor(() => !p.a.isActive(B), 'the sender to notice');
+  });
+
   it('serves JSON routes for joiners and forwarded requests', async () => {
     const p = await pair();
     p.b.route('/members', () => Promise.resolve({ members: [{ id: B }] }));
