@@ -115,6 +115,11 @@ export function formatSummary(plan: FuzzPlan, campaign: string, summary: FuzzSum
     const range = summary.notRun.length > 0 ? `seeds ${summary.notRun[0]}..${summary.notRun[summary.notRun.length - 1]}` : 'none';
     lines.push(`${why}: ${summary.notRun.length} seed(s) not run (${range})`);
   }
+  const unchecked = summary.outcomes.filter((o) => o.linearizability === 'unknown').map((o) => o.seed);
+  if (unchecked.length > 0) {
+    const shown = unchecked.slice(0, 10).join(', ') + (unchecked.length > 10 ? ', ...' : '');
+    lines.push(`linearizability unknown (checker deadline) on ${unchecked.length} seed(s), counted as passed: ${shown}`);
+  }
   const slowest = [...summary.outcomes].sort((a, b) => b.wallMs - a.wallMs || a.seed - b.seed).slice(0, slowestCount);
   if (slowest.length > 0) lines.push(`slowest: ${slowest.map((o) => `${o.seed} ${(o.wallMs / 1000).toFixed(2)}s`).join(', ')}`);
   for (const f of failures) {

@@ -18,6 +18,8 @@ export interface SeedOutcome {
   /** histories/runs/<seed> for a failure. */
   readonly savedDir?: string;
   readonly traceHash?: string;
+  /** The linearizability checker's verdict; 'unknown' means it hit its deadline (the seed still passes). */
+  readonly linearizability?: 'valid' | 'invalid' | 'unknown';
 }
 
 export type FromWorker = { readonly kind: 'ready' } | { readonly kind: 'done'; readonly outcome: SeedOutcome };

@@ -27,7 +27,15 @@ async function runOne(job: Extract<ToWorker, { kind: 'run' }>): Promise<SeedOutc
   }
   const wallMs = Date.now() - startedMs;
   const reproduce = reproduceCommand(job.run);
-  const base = { seed: job.run.seed, status: result.status, message: result.message.split('\n')[0] ?? '', wallMs, reproduce, traceHash: result.traceHash };
+  const base: SeedOutcome = {
+    seed: job.run.seed,
+    status: result.status,
+    message: result.message.split('\n')[0] ?? '',
+    wallMs,
+    reproduce,
+    traceHash: result.traceHash,
+    ...(result.linearizability ? { linearizability: result.linearizability.verdict } : {}),
+  };
   if (result.status === 'pass') return base;
   const savedDir = saveFailure(job.run, result, NODE_FILES, job.outDir, [`fuzz campaign: ${job.campaign}`]);
   return { ...base, savedDir };

@@ -110,7 +110,7 @@ describe('fuzz progress and summary', () => {
     });
     const lines = formatSummary(plan, 'CAMPAIGN', {
       planned: 4,
-      outcomes: [outcome(0, 'pass', 100), outcome(1, 'liveness', 900), outcome(2, 'timeout', 5000)],
+      outcomes: [{ ...outcome(0, 'pass', 100), linearizability: 'unknown' }, outcome(1, 'liveness', 900), outcome(2, 'timeout', 5000)],
       wallMs: 6000,
       stoppedBy: 'budget',
       notRun: [3],
@@ -120,6 +120,7 @@ describe('fuzz progress and summary', () => {
     expect(text).toContain('0.50 seeds/s with 2 job(s)');
     expect(text).toContain('time budget of 1m00s ran out: 1 seed(s) not run (seeds 3..3)');
     expect(text).toContain('slowest: 2 5.00s, 1 0.90s, 0 0.10s');
+    expect(text).toContain('linearizability unknown (checker deadline) on 1 seed(s), counted as passed: 0');
     expect(text).toContain('FAILED seed 1: liveness — bad\n  saved to histories/runs/1/\n  reproduce: npm run sim -- --seed 1');
     expect(lines.at(-1)).toBe('result: FAIL (2 failing seed(s))');
   });
