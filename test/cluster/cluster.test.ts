@@ -173,6 +173,14 @@ describe.sequential('real 3-member cluster', () => {
     }
   }, 60_000);
 
+  it('refuses to join with --initial-cluster-state existing when the member was never added', async () => {
+    await cluster.define('stranger');
+    cluster.start('stranger', [...FOUNDERS, 'stranger'], 'existing');
+    expect(await cluster.waitExit('stranger', 20_000)).toBe(1);
+    expect(cluster.member('stranger').logs.join('\n')).toContain('is not in the cluster\'s member list');
+    cluster.members.delete('stranger');
+  }, 30_000);
+
   it('adds a voter directly (no learner step) that joins, serves linearizable reads and counts toward quorum', async () => {
     try {
       await cluster.define('n5');
