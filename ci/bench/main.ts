@@ -5,7 +5,7 @@ import type { BenchOptions } from './args.js';
 import { checkerBench, simSeeds } from './extras.js';
 import type { CheckerReport } from './extras.js';
 import { loadAverage } from './procstat.js';
-import { topSelfTime } from './profile.js';
+import { selfTimeByArea, topSelfTime } from './profile.js';
 import { formatSummary, summarizeRuns } from './report.js';
 import { runBench } from './run.js';
 import { listProfiles } from './servers.js';
@@ -17,7 +17,8 @@ function profiles(dir: string): string {
   return listProfiles(dir).filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)).map((file) => {
     const p = topSelfTime(file);
     const lines = p.top.map((t) => `  ${fmt(t.share * 100, 1).padStart(5)}%  ${fmt(t.selfMs, 0).padStart(7)} ms  ${t.fn}  ${t.location}`);
-    return [`CPU profile ${file}: ${fmt(p.totalMs, 0)} ms busy, ${fmt(p.idleMs, 0)} ms idle; top self time:`, ...lines].join('\n');
+    const areas = selfTimeByArea(file).slice(0, 12).map((a) => `${a.area} ${fmt(a.share * 100, 1)}%`).join(', ');
+    return [`CPU profile ${file}: ${fmt(p.totalMs, 0)} ms busy, ${fmt(p.idleMs, 0)} ms idle; top self time:`, ...lines, `  by area: ${areas}`].join('\n');
   }).join('\n\n');
 }
 
