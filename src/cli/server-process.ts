@@ -9,7 +9,7 @@ import type { Logger } from '../env/index.js';
 import { LmdbBackend } from '../mvcc/index.js';
 import { MemberRegistry, MembershipMachine, ServerNode } from '../server/index.js';
 import type { Member } from '../server/index.js';
-import { PeerTransport, bindServices, createGrpcServer, peerRequest } from '../grpc/index.js';
+import { GatewayMetrics, PeerTransport, bindServices, createClientFront, createGateway, createGrpcServer, instrumentServices, peerRequest } from '../grpc/index.js';
 import type { GrpcServer } from '../grpc/index.js';
 import { nodeId, nodeIdFromBigInt, nodeIdToBigInt } from '../util/index.js';
 import type { ServerFlags } from './flags.js';
@@ -150,11 +150,16 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   lease.start();
   watch.start();
 
-  const grpc: GrpcServer = createGrpcServer(bindServices({ kv, maintenance, cluster, lease, watch, memberId: selfId, clusterId }), {
+  // Client port: gRPC and the HTTP/JSON gateway (/v3/*, /health, /version, /metrics) share it,
+  // as on etcd; createClientFront sends each connection to one or the other (src/grpc/gateway-front.ts).
+  const metrics = new GatewayMetrics();
+  const services = instrumentServices(bindServices({ kv, maintenance, cluster, lease, watch, memberId: selfId, clusterId }), metrics);
+  const grpc: GrpcServer = createGrpcServer(services, {
     maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
   });
+  const front = createClientFront(grpc, createGateway(services, { metrics, maxBodyBytes: flags.maxRequestBytes + 512 * 1024 }));
   const clientPorts: number[] = [];
-  for (const url of flags.listenClientUrls) clientPorts.push(await grpc.listen(url));
+  for (const url of flags.listenClientUrls) clientPorts.push(await front.listen(url));
 
   // A cluster of one elects itself at once rather than waiting out an election timeout.
   const voters = registry.list().filter((m) => !m.isLearner);
@@ -176,6 +181,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
     closed = true;
     lease.stop();
     watch.stop();
+    await front.close();
     await grpc.close();
     node.stop();
     await transport.close();

@@ -6,6 +6,7 @@
  * Go's gRPC server does, and never reaches the service. Responses are encoded here too, so an
  * unencodable response becomes an INTERNAL status instead of an exception inside grpc-js.
  */
+import type { Duplex } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { RPCS } from './generated/services.js';
 import type { RpcDescriptor, RpcKey } from './generated/services.js';
@@ -31,6 +32,12 @@ export interface GrpcServer {
   listen(url: string): Promise<number>;
   /** Stops accepting calls, lets running ones finish for closeGraceMs, then cancels the rest. */
   close(): Promise<void>;
+  /**
+   * Serves gRPC on a connection accepted elsewhere (an HTTP/2 cleartext stream whose preface
+   * has not been consumed): lets one port carry both gRPC and the HTTP/JSON gateway
+   * (see gateway-front.ts). close() ends injected connections too.
+   */
+  injectConnection(connection: Duplex): void;
 }
 
 const DEFAULT_MAX_RECEIVE_BYTES = 2 * 1024 * 1024;
@@ -328,7 +335,12 @@ export function createGrpcServer(services: EtcdServices, options: GrpcServerOpti
   }
   const closeGraceMs = options.closeGraceMs ?? 1000;
   let closing: Promise<void> | undefined;
+  let injector: grpc.ConnectionInjector | undefined;
   return {
+    injectConnection(connection: Duplex): void {
+      injector ??= server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+      injector.injectConnection(connection);
+    },
     listen(url: string): Promise<number> {
       const address = parseListenUrl(url);
       return new Promise((resolve, reject) => {

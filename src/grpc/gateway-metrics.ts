@@ -1,0 +1,102 @@
+/**
+ * Prometheus metrics for /metrics: go-grpc-prometheus's request counters (the names etcd's
+ * dashboards use) counted by wrapping an EtcdServices, plus server gauges read from Status at
+ * scrape time, in the text exposition format 0.0.4.
+ */
+import { RPCS } from './generated/services.js';
+import type { RpcDescriptor, RpcKey } from './generated/services.js';
+import { GrpcCode, isGrpcStatusError } from './services.js';
+import type { EtcdServices } from './services.js';
+
+const CODE_NAMES: readonly string[] = [
+  'OK', 'Canceled', 'Unknown', 'InvalidArgument', 'DeadlineExceeded', 'NotFound', 'AlreadyExists', 'PermissionDenied',
+  'ResourceExhausted', 'FailedPrecondition', 'Aborted', 'OutOfRange', 'Unimplemented', 'Internal', 'Unavailable',
+  'DataLoss', 'Unauthenticated',
+];
+
+function grpcType(d: RpcDescriptor): string {
+  if (d.requestStream && d.responseStream) return 'bidi_stream';
+  if (d.responseStream) return 'server_stream';
+  if (d.requestStream) return 'client_stream';
+  return 'unary';
+}
+
+const labelValue = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** Counters keyed by their label set, printed in first-seen order. */
+class Counter {
+  private readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  add(labels: Readonly<Record<string, string>>, by = 1): void {
+    const key = Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',');
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  get(labels: Readonly<Record<string, string>>): number {
+    const key = Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',');
+    return this.values.get(key) ?? 0;
+  }
+
+  render(): string {
+    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
+    for (const [labels, value] of this.values) out += `${this.name}{${labels}} ${value}\n`;
+    return out;
+  }
+}
+
+export class GatewayMetrics {
+  readonly started = new Counter('grpc_server_started_total', 'Total number of RPCs started on the server.');
+  readonly handled = new Counter('grpc_server_handled_total', 'Total number of RPCs completed on the server, regardless of success or failure.');
+  readonly http = new Counter('etcd_http_gateway_requests_total', 'Total number of HTTP/JSON gateway requests by path and status code.');
+
+  rpcStarted(d: RpcDescriptor): void {
+    this.started.add({ grpc_method: d.method, grpc_service: d.service, grpc_type: grpcType(d) });
+  }
+
+  rpcHandled(d: RpcDescriptor, error: unknown): void {
+    let code: number = GrpcCode.OK;
+    if (error !== undefined) code = isGrpcStatusError(error) ? error.grpcCode : GrpcCode.UNKNOWN;
+    this.handled.add({ grpc_code: CODE_NAMES[code] ?? String(code), grpc_method: d.method, grpc_service: d.service, grpc_type: grpcType(d) });
+  }
+
+  /** The counters plus gauges computed by the caller at scrape time. */
+  render(gauges: readonly Gauge[]): string {
+    let out = '';
+    for (const g of gauges) out += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} gauge\n${g.name} ${g.value}\n`;
+    return out + this.started.render() + this.handled.render() + this.http.render();
+  }
+}
+
+export interface Gauge {
+  readonly name: string;
+  readonly help: string;
+  readonly value: number | bigint;
+}
+
+/**
+ * Wraps every method of an EtcdServices so each call counts as started and handled with its
+ * final code, for the gRPC server and the gateway alike (both call through the wrapper).
+ */
+export function instrumentServices(services: EtcdServices, metrics: GatewayMetrics): EtcdServices {
+  const wrapped: Record<string, unknown> = {};
+  for (const d of Object.values(RPCS) as RpcDescriptor[]) {
+    const key: RpcKey = d.key;
+    const method = (services[key] as (...args: unknown[]) => Promise<unknown>).bind(services);
+    wrapped[key] = async (...args: unknown[]): Promise<unknown> => {
+      metrics.rpcStarted(d);
+      try {
+        const result = await method(...args);
+        metrics.rpcHandled(d, undefined);
+        return result;
+      } catch (error) {
+        metrics.rpcHandled(d, error);
+        throw error;
+      }
+    };
+  }
+  return wrapped as unknown as EtcdServices;
+}
