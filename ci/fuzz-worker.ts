@@ -57,4 +57,7 @@ process.on('message', (message: ToWorker) => {
   );
 });
 
+// The driver is gone (or told us to stop): nothing would receive another outcome.
+process.on('disconnect', () => process.exit(0));
+
 send({ kind: 'ready' });
