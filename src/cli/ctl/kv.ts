@@ -61,7 +61,7 @@ function keyRange(args: ParsedArgs, command: string): { key: Uint8Array; rangeEn
   if (prefix && fromKey) throw new CtlError(ExitCode.BadArgs, '`--prefix` and `--from-key` cannot be set at the same time, choose one');
   const [first, second] = args.positionals;
   if (second !== undefined && (prefix || fromKey)) {
-    throw new CtlError(ExitCode.BadArgs, 'too many arguments, only accept one argument when `--prefix` or `--from-key` is set.');
+    throw new CtlError(ExitCode.BadArgs, 'too many arguments, only accept one argument when `--prefix` or `--from-key` is set');
   }
   const key = bytes(first ?? '');
   if (prefix) return key.length === 0 ? { key: new Uint8Array([0]), rangeEnd: new Uint8Array([0]) } : { key, rangeEnd: prefixEnd(key) };

@@ -1,0 +1,122 @@
+/**
+ * tsetcdctl against real etcdctl 3.4: the same script of commands runs with etcdctl against one
+ * fresh tsetcd member and with tsetcdctl against another (same ids, same history), and stdout,
+ * stderr and exit codes must match after normalising what legitimately differs (the endpoint's
+ * port, lease ids, timings, db sizes).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasEtcdctl, ours, startMember, theirs } from './ctl-harness.js';
+import type { Member, Run } from './ctl-harness.js';
+
+interface Step {
+  readonly argv: readonly string[];
+  readonly stdin?: string;
+  /** Ctrl-C after this long (watch); exit codes are then not compared. */
+  readonly interruptMs?: number;
+}
+
+const TXN_SUCCESS = 'value("foo") = "bar2"\n\nput k1 v1\nget foo\ndel nope\n\nput k2 v2\n\n';
+const TXN_FAILURE = 'mod("foo") > "100"\nver("foo") != "0"\n\nput k1 v1\n\nget foo --prefix --keys-only\nput k3 v3 --prev-kv\n\n';
+
+const SCRIPT: readonly Step[] = [
+  { argv: ['put', 'foo', 'bar'] },
+  { argv: ['put', 'foo', 'bar2', '--prev-kv'] },
+  { argv: ['put', 'foo2', 'x', '-w', 'json'] },
+  { argv: ['put', 'fromstdin'], stdin: 'piped value' },
+  { argv: ['put', 'nostdin'] },
+  { argv: ['put', 'foo', 'ignored', '--ignore-value'] },
+  { argv: ['get', 'foo'] },
+  { argv: ['get', 'foo', '-w', 'json'] },
+  { argv: ['get', 'foo', '-w', 'fields'] },
+  { argv: ['get', 'foo', '--hex'] },
+  { argv: ['get', 'f', '--prefix', '--keys-only'] },
+  { argv: ['get', 'f', '--prefix', '--print-value-only'] },
+  { argv: ['get', '', '--prefix', '--limit', '2', '--sort-by=VALUE', '--order=DESCEND', '-w', 'json'] },
+  { argv: ['get', 'a', 'g', '--sort-by', 'CREATE', '--order', 'DESCEND'] },
+  { argv: ['get', 'foo', '--from-key', '--keys-only'] },
+  { argv: ['get', 'foo', '--consistency=s', '--rev=2'] },
+  { argv: ['get', 'foo', '--rev=999'] },
+  { argv: ['get'] },
+  { argv: ['get', 'a', '--prefix', '--from-key'] },
+  { argv: ['get', 'a', 'b', '--prefix'] },
+  { argv: ['get', 'foo', '--sort-by=bad'] },
+  { argv: ['get', 'foo', '--order=sideways'] },
+  { argv: ['get', 'foo', '--consistency=x'] },
+  { argv: ['watch', 'foo', '--rev=2', '--prev-kv'], interruptMs: 1500 },
+  { argv: ['watch', 'f', '--prefix', '--rev=2', '-w', 'json'], interruptMs: 1500 },
+  { argv: ['txn'], stdin: TXN_SUCCESS },
+  { argv: ['txn', '-w', 'json'], stdin: TXN_SUCCESS },
+  { argv: ['txn'], stdin: TXN_FAILURE },
+  { argv: ['txn'], stdin: 'value(foo) = "bar"\n\n\n\n' },
+  { argv: ['txn'], stdin: 'nope("foo") = "bar"\n\n\n\n' },
+  { argv: ['txn'], stdin: 'mod("foo") > "0"\n\nget foo\n\n' },
+  { argv: ['del', 'nope'] },
+  { argv: ['del', 'foo2', '--prev-kv'] },
+  { argv: ['del', 'k', '--prefix', '-w', 'json'] },
+  { argv: ['del'] },
+  { argv: ['compaction', '3'] },
+  { argv: ['compaction', '2'] },
+  { argv: ['compaction'] },
+  { argv: ['get', 'foo', '--rev=2'] },
+  { argv: ['watch', 'foo', '--rev=1'] },
+  { argv: ['lease', 'grant', '100'] },
+  { argv: ['lease', 'grant', '50', '-w', 'json'] },
+  { argv: ['lease', 'list'] },
+  { argv: ['lease', 'revoke', '123'] },
+  { argv: ['lease', 'revoke', 'zz'] },
+  { argv: ['lease', 'timetolive', '123'] },
+  { argv: ['lease', 'timetolive', '123', '-w', 'json'] },
+  { argv: ['put', 'x', 'y', '--lease=1234'] },
+  { argv: ['member', 'list'] },
+  { argv: ['member', 'list', '-w', 'json'] },
+  { argv: ['member', 'remove', 'zz'] },
+  { argv: ['member', 'add', 'm2'] },
+  { argv: ['endpoint', 'status'] },
+  { argv: ['endpoint', 'status', '-w', 'json'] },
+  { argv: ['endpoint', 'health'] },
+  { argv: ['endpoint', 'health', '-w', 'json'] },
+];
+
+/** What may differ between two members and two clients running the same script. */
+function normalise(run: Run, endpoint: string, step: Step): Run {
+  const isLease = step.argv[0] === 'lease';
+  const fix = (s: string): string => {
+    let t = s
+      .replaceAll(endpoint, 'ENDPOINT')
+      .replace(/took = [0-9.]+(ns|µs|ms|s)/g, 'took = T')
+      .replace(/"took":"[^"]*"/g, '"took":"T"')
+      .replace(/"(dbSize|dbSizeInUse)":\d+/g, '"$1":N')
+      .replace(/, \d+(\.\d)? (B|kB|MB|GB), /g, ', SIZE, ');
+    // Lease ids are drawn per member; only their shape must match.
+    if (isLease) t = t.replace(/\b[0-9a-f]{16}\b/g, 'LEASE').replace(/"(ID|id)":\d+/g, '"$1":LEASE');
+    return t;
+  };
+  return { out: fix(run.out), err: fix(run.err).trimEnd(), code: step.interruptMs === undefined ? run.code : 0 };
+}
+
+describe.skipIf(!hasEtcdctl)('tsetcdctl matches etcdctl 3.4 on the same script', () => {
+  let forEtcdctl: Member;
+  let forTsetcdctl: Member;
+  beforeAll(async () => {
+    [forEtcdctl, forTsetcdctl] = await Promise.all([startMember(), startMember()]);
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all([forEtcdctl?.close(), forTsetcdctl?.close()]);
+  });
+
+  it('prints the same output and exits with the same code for every command', async () => {
+    const mismatches: string[] = [];
+    for (const step of SCRIPT) {
+      const [a, b] = await Promise.all([
+        theirs(forEtcdctl.endpoint, step.argv, step.stdin, step.interruptMs),
+        ours(forTsetcdctl.endpoint, step.argv, step.stdin, step.interruptMs),
+      ]);
+      const want = normalise(a, forEtcdctl.endpoint, step);
+      const got = normalise(b, forTsetcdctl.endpoint, step);
+      if (JSON.stringify(want) !== JSON.stringify(got)) {
+        mismatches.push(`$ etcdctl ${step.argv.join(' ')}\n  etcdctl:   ${JSON.stringify(want)}\n  tsetcdctl: ${JSON.stringify(got)}`);
+      }
+    }
+    expect(mismatches.join('\n')).toBe('');
+  }, 120_000);
+});
