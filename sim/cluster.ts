@@ -28,9 +28,15 @@ export type ApplyObserver = (index: number, term: number, digest: number) => voi
 
 /** A cluster whatever its machine, for code that only crashes, partitions and observes it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyCluster = SimCluster<any, SimMachine<any>>;
+export type AnyCluster = SimCluster<any, any>;
 
-export type MachineFactory<R, M extends SimMachine<R>> = (id: NodeId, onApply: ApplyObserver, clock: SimClock) => M;
+/** Called with a machine's state hash at an applied index (sampled), to compare members at equal index. */
+export type StateObserver = (index: number, stateHash: number) => void;
+
+export type MachineFactory<R, M extends SimMachine<R>> = (id: NodeId, onApply: ApplyObserver, clock: SimClock, onState: StateObserver) => M;
+
+/** Called when a member's process has started: per-incarnation services (lease expiry, watch sync) attach here. */
+export type StartHook<R, M> = (id: NodeId, node: ServerNode<R>, machine: M) => void;
 
 export interface ClusterOptions<R, M extends SimMachine<R>> {
   readonly machine: MachineFactory<R, M>;
@@ -39,6 +45,7 @@ export interface ClusterOptions<R, M extends SimMachine<R>> {
   readonly disk: (id: NodeId) => SimDiskOptions;
   readonly network: SimNetworkOptions<Message>;
   readonly clock: (id: NodeId) => SimClockOptions;
+  readonly onStart?: StartHook<R, M>;
 }
 
 export type NodeState = 'up' | 'paused' | 'crashed';
@@ -168,12 +175,18 @@ export class SimCluster<R, M extends SimMachine<R>> {
       disk: slot.device.open(),
       logger: silentLogger,
     };
-    const machine = this.options.machine(id, (index, term, digest) => this.invariants.onApply(id, index, term, digest), slot.clock);
+    const machine = this.options.machine(
+      id,
+      (index, term, digest) => this.invariants.onApply(id, index, term, digest),
+      slot.clock,
+      (index, stateHash) => this.invariants.onStateHash(id, index, stateHash),
+    );
     slot.machine = machine;
     this.invariants.onRestart(id);
     try {
       const config: NodeConfig = { ...this.options.node, id, initialVoters: this.ids };
       slot.node = new ServerNode(env, this.network.transport(id), config, machine, (error) => this.onFatal(slot, error));
+      this.options.onStart?.(id, slot.node, machine);
     } catch (error) {
       this.onFatal(slot, error);
     }

@@ -13,6 +13,9 @@ import type { NodeObservation } from '../src/server/index.js';
  * - Leader completeness: a leader of term T holds every entry committed in a term below T.
  * - Log matching: two logs with the same term at an index hold the same entry there.
  * - State machine safety: every member applies one common sequence (same digest per index).
+ * - State agreement: members that applied the same index have the same state hash there (sampled
+ *   indexes, every lease revoke, every snapshot restore), so a lease expiry deletes the same keys
+ *   at the same revision everywhere and a member restored from a snapshot matches the others.
  */
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
@@ -41,7 +44,22 @@ export class ClusterInvariants {
   private readonly checkedCommit = new Map<NodeId, number>();
   private readonly appliedDigests = new Map<number, { term: number; digest: number; node: NodeId }>();
   private readonly completenessChecked = new Set<string>();
+  private readonly stateHashes = new Map<number, { hash: number; node: NodeId }>();
   checks = 0;
+  stateHashesCompared = 0;
+
+  /** A member's state hash after applying `index`: equal on every member at that index. */
+  onStateHash(node: NodeId, index: number, hash: number): void {
+    const seen = this.stateHashes.get(index);
+    if (seen === undefined) {
+      this.stateHashes.set(index, { hash, node });
+      return;
+    }
+    this.stateHashesCompared++;
+    if (seen.hash !== hash) {
+      throw new InvariantViolation(`state agreement: ${node} has state hash ${hash} after index ${index}, but ${seen.node} had ${seen.hash}`);
+    }
+  }
 
   /** A member applied `index`: it must be the entry every other member applied there. */
   onApply(node: NodeId, index: number, term: number, digest: number): void {

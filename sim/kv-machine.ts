@@ -1,9 +1,15 @@
 import { crc32c } from '../src/util/index.js';
-import { Applier } from '../src/apply/index.js';
+import { Applier, decodePayload } from '../src/apply/index.js';
 import type { ApplyResult } from '../src/apply/index.js';
 import { MemoryBackend } from '../src/mvcc/index.js';
 import type { Clock } from '../src/env/index.js';
-import type { ApplyObserver, SimMachine } from './cluster.js';
+import type { ApplyObserver, SimMachine, StateObserver } from './cluster.js';
+
+/** Sees every applied request (decoded), e.g. to time lease revokes on the virtual clock. */
+export type RequestObserver = (index: number, request: Record<string, unknown>) => void;
+
+/** Every this many applied indexes the state hash is reported for the cross-member comparison. */
+const STATE_HASH_EVERY_ENTRIES = 16;
 
 /**
  * The real applier (src/apply over src/mvcc) on the in-memory backend, observed so the
@@ -17,6 +23,8 @@ export class KvMachine implements SimMachine<ApplyResult> {
   constructor(
     private readonly onApply: ApplyObserver,
     clock: Clock,
+    private readonly onState?: StateObserver,
+    private readonly onRequest?: RequestObserver,
   ) {
     this.applier = new Applier(new MemoryBackend(), { clock });
   }
@@ -27,7 +35,15 @@ export class KvMachine implements SimMachine<ApplyResult> {
 
   apply(index: number, term: number, payload: Uint8Array): ApplyResult {
     this.onApply(index, term, crc32c(payload));
-    return this.applier.apply(index, term, payload);
+    const result = this.applier.apply(index, term, payload);
+    if (this.onState === undefined && this.onRequest === undefined) return result;
+    const request = decodePayload<Record<string, unknown>>(payload);
+    this.onRequest?.(index, request);
+    // Hashing walks the whole store, so it is sampled; lease revokes and compactions are always
+    // compared because they delete keys the clients did not name.
+    const special = 'leaseRevoke' in request || 'compaction' in request;
+    if (special || index % STATE_HASH_EVERY_ENTRIES === 0) this.onState?.(index, this.stateHash());
+    return result;
   }
 
   applyEmpty(index: number, term: number): void {
@@ -41,6 +57,7 @@ export class KvMachine implements SimMachine<ApplyResult> {
 
   restore(index: number, term: number, data: Uint8Array): void {
     this.applier.restore(index, term, data);
+    this.onState?.(index, this.stateHash());
   }
 
   flush(): void {

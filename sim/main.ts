@@ -9,8 +9,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { firstDivergence } from './loop.js';
-import { EXIT_CODES, runSimulation } from './run.js';
-import type { SimRunOptions, SimRunResult } from './run.js';
+import { EXIT_CODES, WORKLOAD_NAMES, runSimulation } from './run.js';
+import type { SimRunOptions, SimRunResult, WorkloadName } from './run.js';
 import { reproduceCommand, saveFailure } from './report.js';
 import type { FileSink } from './report.js';
 
@@ -19,7 +19,7 @@ const NODE_FILES: FileSink = {
   write: (path, text) => writeFileSync(path, text),
 };
 
-const USAGE = `usage: npm run sim -- [--seed N] [--nodes 3|5] [--time ms] [--clients N] [--workload register|kv] [--no-faults] [--check-determinism]`;
+const USAGE = `usage: npm run sim -- [--seed N] [--nodes 3|5] [--time ms] [--clients N] [--workload register|kv|watch|lease|lock] [--membership] [--no-faults] [--check-determinism]`;
 
 function parseOptions(argv: string[]): { run: SimRunOptions; checkDeterminism: boolean } {
   const { values } = parseArgs({
@@ -31,6 +31,7 @@ function parseOptions(argv: string[]): { run: SimRunOptions; checkDeterminism: b
       clients: { type: 'string' },
       workload: { type: 'string' },
       'no-faults': { type: 'boolean', default: false },
+      membership: { type: 'boolean', default: false },
       'check-determinism': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -45,10 +46,11 @@ function parseOptions(argv: string[]): { run: SimRunOptions; checkDeterminism: b
   const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
   if (nodes !== undefined && nodes !== 3 && nodes !== 5) throw new Error(`--nodes must be 3 or 5, got ${values.nodes}`);
   const workload = values.workload ?? 'register';
-  if (workload !== 'register' && workload !== 'kv') throw new Error(`--workload must be register or kv, got ${workload}`);
+  if (!(WORKLOAD_NAMES as readonly string[]).includes(workload)) throw new Error(`--workload must be one of ${WORKLOAD_NAMES.join('|')}, got ${workload}`);
   const run: SimRunOptions = {
     seed,
-    workload,
+    workload: workload as WorkloadName,
+    ...(values.membership ? { membership: true } : {}),
     ...(nodes === undefined ? {} : { nodes }),
     ...(values.time === undefined ? {} : { safetyMs: positive('--time', values.time) }),
     ...(values.clients === undefined ? {} : { clients: positive('--clients', values.clients) }),
@@ -69,6 +71,7 @@ function summary(result: SimRunResult, wallMs: number): string {
     `result: ${result.status.toUpperCase()} — ${result.message.split('\n')[0]}`,
     `ops completed ${result.opsCompleted}, committed entries ${result.committedEntries}, leader terms ${result.leaderTerms}, nemesis actions ${result.nemesisActions.length}`,
     `linearizability: ${result.linearizability?.verdict ?? 'not checked'}`,
+    ...(result.verdict ? [result.verdict.summary, ...result.verdict.findings.slice(0, 10).map((f) => `finding: ${f}`)] : []),
     `events ${result.events}, virtual ${simSeconds.toFixed(1)}s, wall ${(wallMs / 1000).toFixed(2)}s (${(simSeconds / Math.max(wallMs / 1000, 1e-3)).toFixed(1)} simulated s per wall s)`,
     `trace hash ${result.traceHash}`,
   ].join('\n');

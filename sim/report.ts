@@ -27,6 +27,7 @@ export function reproduceCommand(run: SimRunOptions): string {
   if (run.clients !== undefined) parts.push(`--clients ${run.clients}`);
   if (run.workload !== undefined && run.workload !== 'register') parts.push(`--workload ${run.workload}`);
   if (run.noFaults) parts.push('--no-faults');
+  if (run.membership) parts.push('--membership');
   return parts.join(' ');
 }
 

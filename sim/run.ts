@@ -1,9 +1,9 @@
 import { AssertionError, createRand } from '../src/util/index.js';
 import type { NodeId, SeededRand } from '../src/util/index.js';
-import { pairOps } from '../histories/index.js';
+import { HistoryRecorder, pairOps } from '../histories/index.js';
 import type { Op } from '../histories/index.js';
-import { casRegisterModel, checkLinearizability, etcdModel } from '../checker/index.js';
-import type { LinearizabilityReport } from '../checker/index.js';
+import { casRegisterModel, checkLinearizability, checkWatches, etcdModel } from '../checker/index.js';
+import type { LinearizabilityReport, WatchReport } from '../checker/index.js';
 import { encodePayload } from '../src/apply/index.js';
 import type { ApplyResult } from '../src/apply/index.js';
 import type { Message } from '../src/raft/index.js';
@@ -20,6 +20,11 @@ import { SimLoop } from './loop.js';
 import { SimNemesis } from './nemesis-driver.js';
 import { RegisterWorkload } from './register-workload.js';
 import { encodeCommand } from './register-machine.js';
+import { ServiceRegistry } from './services.js';
+import { WatchWorkload } from './watch-workload.js';
+import { LeaseWorkload, checkLeaseExpiry, forwardJumps } from './lease-workload.js';
+import { LockWorkload, mutualExclusionViolations } from './lock-workload.js';
+import { MembershipNemesis } from './membership-nemesis.js';
 
 export interface SimRunOptions {
   readonly seed: number;
@@ -35,9 +40,23 @@ export interface SimRunOptions {
   readonly checkerTimeoutMs?: number;
   /** register: read/write/cas registers (fast per-key check); kv: etcd's KV API with revisions. */
   readonly workload?: WorkloadName;
+  /** Adds the membership nemesis (add learner, promote, remove, transfer leadership) to the faults. */
+  readonly membership?: boolean;
 }
 
-export type WorkloadName = 'register' | 'kv';
+export type WorkloadName = 'register' | 'kv' | 'watch' | 'lease' | 'lock';
+
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ['register', 'kv', 'watch', 'lease', 'lock'];
+
+/** What a workload's own checks found beyond linearizability. */
+export interface WorkloadVerdict {
+  /** Correctness failures of the store (the run fails, exit 129). */
+  readonly violations: readonly string[];
+  /** Anomalies explained by injected faults (client pauses, clock faults): reported, not failures. */
+  readonly findings: readonly string[];
+  readonly summary: string;
+  readonly watch?: WatchReport;
+}
 
 /** What the run needs from a workload, whichever state machine it drives. */
 interface RunWorkload {
@@ -49,6 +68,8 @@ interface RunWorkload {
   /** A write for the liveness probe, as an entry payload of this machine. */
   probePayload(n: number): Uint8Array;
   check(timeoutMs: number): LinearizabilityReport;
+  /** The workload's own checks (watches, lease expiry, mutual exclusion); none by default. */
+  verdict?(): WorkloadVerdict;
 }
 
 export type SimStatus = 'pass' | 'crash' | 'liveness' | 'correctness';
@@ -72,6 +93,7 @@ export interface SimRunResult {
   readonly clusterState: string;
   readonly trace: readonly string[];
   readonly linearizability?: LinearizabilityReport;
+  readonly verdict?: WorkloadVerdict;
   readonly loop: SimLoop;
 }
 
@@ -119,17 +141,21 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     },
     clock: (id: NodeId) => clockOptions(profile, id),
   };
-  const wl = makeWorkload(options.workload ?? 'register', loop, root, clusterOptions, settings.clients);
+  const faultsOn = !options.noFaults;
+  const wl = makeWorkload(options.workload ?? 'register', loop, root, clusterOptions, settings.clients, faultsOn && profile.pause.meanIntervalMs > 0);
   const cluster = wl.cluster;
   const nemesis = new SimNemesis(loop, cluster, root.fork('nemesis'), profile, wl.recorder);
+  const membership = options.membership ? new MembershipNemesis(loop, cluster, root.fork('membership'), wl.recorder) : undefined;
   let status: SimStatus = 'pass';
   let message = 'ok';
   try {
     cluster.start();
     wl.start();
     if (!options.noFaults) nemesis.start();
+    membership?.start();
     await loop.runUntil(() => (cluster.check(), false), settings.safetyMs);
     nemesis.stop();
+    membership?.stop();
     nemesis.healAll();
     const live = await livenessPhase(loop, cluster, settings.livenessBoundMs, (n) => wl.probePayload(n));
     wl.stop();
@@ -152,6 +178,14 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
       message = `history is not linearizable (keys ${bad.join(', ')})`;
     }
   }
+  let verdict: WorkloadVerdict | undefined;
+  if ((status === 'pass' || status === 'liveness') && wl.verdict) {
+    verdict = wl.verdict();
+    if (verdict.violations.length > 0 && status === 'pass') {
+      status = 'correctness';
+      message = `${verdict.summary}\n${verdict.violations.slice(0, 10).join('\n')}`;
+    }
+  }
   return {
     seed: options.seed,
     profile,
@@ -169,6 +203,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     clusterState: cluster.describe(),
     trace: loop.traceLog().map((l) => `#${l.eventIndex} ${l.text}`),
     ...(linearizability ? { linearizability } : {}),
+    ...(verdict ? { verdict } : {}),
     loop,
   };
 }
@@ -221,10 +256,14 @@ async function livenessPhase(
 
 type ClusterOptionsBase = Omit<ClusterOptions<unknown, SimMachine<unknown>>, 'machine'>;
 
-function makeWorkload(name: WorkloadName, loop: SimLoop, root: SeededRand, base: ClusterOptionsBase, clients: number): RunWorkload {
+function makeWorkload(name: WorkloadName, loop: SimLoop, root: SeededRand, base: ClusterOptionsBase, clients: number, holderPauses: boolean): RunWorkload {
   const link = { clients, linkLatencyMsMin: 0, linkLatencyMsMax: 5, requestTimeoutMs: 1_000, thinkMsMax: 50 };
+  if (name === 'watch' || name === 'lease' || name === 'lock') return makeServiceWorkload(name, loop, root, base, link, holderPauses);
   if (name === 'kv') {
-    const cluster = new SimCluster<ApplyResult, KvMachine>(loop, root.fork('cluster'), { ...base, machine: (_id, onApply, clock) => new KvMachine(onApply, clock) });
+    const cluster = new SimCluster<ApplyResult, KvMachine>(loop, root.fork('cluster'), {
+      ...base,
+      machine: (_id, onApply, clock, onState) => new KvMachine(onApply, clock, onState),
+    });
     const workload = new KvWorkload(loop, cluster, root.fork('workload'), { ...link, keys: 3 });
     return {
       cluster,
@@ -234,7 +273,7 @@ function makeWorkload(name: WorkloadName, loop: SimLoop, root: SeededRand, base:
       stop: () => workload.stop(),
       // A write through Raft that leaves the keyspace (and its revision) alone, so the probe
       // does not show up as an unexplained revision in the clients' history.
-      probePayload: () => encodePayload({ alarm: { action: 'deactivate', memberId: '0', alarm: 'NOSPACE' } }),
+      probePayload: kvProbePayload,
       // The workload records `fail` only for requests refused before Raft saw them, so a fail
       // here certainly did not happen and is left out; unknown outcomes are recorded `info`.
       check: (timeoutMs) =>
@@ -251,6 +290,98 @@ function makeWorkload(name: WorkloadName, loop: SimLoop, root: SeededRand, base:
     stop: () => workload.stop(),
     probePayload: (n) => encodeCommand({ op: 'write', key: 'liveness', value: n }),
     check: (timeoutMs) => checkLinearizability(casRegisterModel(), pairOps(workload.recorder.history()), { timeoutMs }),
+  };
+}
+
+/** A write for the liveness probe that leaves the keyspace (and its revision) alone. */
+function kvProbePayload(): Uint8Array {
+  return encodePayload({ alarm: { action: 'deactivate', memberId: '0', alarm: 'NOSPACE' } });
+}
+
+type Link = { clients: number; linkLatencyMsMin: number; linkLatencyMsMax: number; requestTimeoutMs: number; thinkMsMax: number };
+
+/** Workloads over the real KV, Lease and Watch services of every member (sim/services.ts). */
+function makeServiceWorkload(name: 'watch' | 'lease' | 'lock', loop: SimLoop, root: SeededRand, base: ClusterOptionsBase, link: Link, holderPauses: boolean): RunWorkload {
+  const services = new ServiceRegistry({ requestTimeoutMs: link.requestTimeoutMs, electionTimeoutMs: NODE_SETTINGS.tickMs * NODE_SETTINGS.electionTicks });
+  let onRequest: ((index: number, request: Record<string, unknown>) => void) | undefined;
+  const cluster = new SimCluster<ApplyResult, KvMachine>(loop, root.fork('cluster'), {
+    ...base,
+    machine: (_id, onApply, clock, onState) => new KvMachine(onApply, clock, onState, (i, r) => onRequest?.(i, r)),
+    onStart: (id, node, machine) => services.onStart(id, node, machine),
+  });
+  services.attach(cluster);
+  const rand = root.fork('workload');
+  const noLinearizability = (): LinearizabilityReport => checkLinearizability(etcdModel(), [], { timeoutMs: 1_000 });
+  if (name === 'watch') {
+    const kv = new KvWorkload(loop, cluster, rand, { ...link, keys: 3 });
+    const watch = new WatchWorkload(loop, cluster, services, kv.recorder, root.fork('watchers'), {
+      watchers: 4,
+      keys: 3,
+      sessionMsMin: 200,
+      sessionMsMax: 3_000,
+      compactEveryMs: 3_000,
+      compactKeepRevisions: 10,
+    });
+    return {
+      cluster,
+      recorder: kv.recorder,
+      completed: () => kv.completed,
+      start: () => (kv.start(), watch.start()),
+      stop: () => (kv.stop(), watch.stop()),
+      probePayload: kvProbePayload,
+      check: (timeoutMs) =>
+        checkLinearizability(etcdModel(), pairOps(kv.recorder.history()).filter((op) => op.status !== 'fail' && op.f !== 'watch'), { timeoutMs }),
+      verdict: () => {
+        const report = checkWatches(pairOps(kv.recorder.history()));
+        const violations = report.anomalies.map((a) => `watch ${a.name}: ${a.explanation}`);
+        const summary = `watch: ${report.watchers} watch sessions (${watch.sessions} opened), ${report.eventsChecked} events checked, ${watch.compactions.length} compactions, ${report.verdict}`;
+        return { violations, findings: [], summary, watch: report };
+      },
+    };
+  }
+  if (name === 'lease') {
+    const recorder = new HistoryRecorder();
+    const lease = new LeaseWorkload(loop, cluster, services, recorder, rand, { ...link, clients: Math.max(2, link.clients) });
+    onRequest = (i, r) => lease.onRequest(i, r);
+    return {
+      cluster,
+      recorder,
+      completed: () => lease.completed,
+      start: () => lease.start(),
+      stop: () => lease.stop(),
+      probePayload: kvProbePayload,
+      check: noLinearizability,
+      verdict: () => {
+        const drift = Math.max(1, ...base.nodeIds.map((id) => base.clock(id).driftRate ?? 1));
+        const { violations, findings } = checkLeaseExpiry(lease, { driftRateMax: drift, forwardJumps: forwardJumps(recorder.history()) });
+        const summary = `lease: ${lease.leases.size} leases granted, ${lease.revokeAppliedMs.size} revoked (by client or expiry), ${violations.length} early expiries, ${findings.length} findings`;
+        return { violations, findings, summary };
+      },
+    };
+  }
+  const recorder = new HistoryRecorder();
+  const lock = new LockWorkload(loop, cluster, services, recorder, rand, { ...link, holders: Math.max(2, Math.min(4, link.clients)), ttlSeconds: 2, holderPauses });
+  const clockFaults = base.nodeIds.some((id) => (base.clock(id).driftRate ?? 1) !== 1);
+  return {
+    cluster,
+    recorder,
+    completed: () => lock.completed,
+    start: () => lock.start(),
+    stop: () => lock.stop(),
+    probePayload: kvProbePayload,
+    check: noLinearizability,
+    verdict: () => {
+      const jumps = forwardJumps(recorder.history()).length > 0;
+      const violations: string[] = [];
+      const findings: string[] = [];
+      for (const { a, b } of mutualExclusionViolations(lock.intervals, loop.nowMs)) {
+        const text = `holders ${a.holder} (lease ${a.lease}, ${a.enterMs}-${a.exitMs ?? 'end'}ms${a.paused ? ', paused' : ''}) and ${b.holder} (lease ${b.lease}, ${b.enterMs}-${b.exitMs ?? 'end'}ms${b.paused ? ', paused' : ''}) inside at once`;
+        if (a.paused || b.paused || clockFaults || jumps) findings.push(`mutual exclusion (explained by ${a.paused || b.paused ? 'a holder pause' : 'clock faults'}): ${text}`);
+        else violations.push(`mutual exclusion: ${text}`);
+      }
+      const summary = `lock: ${lock.intervals.length} critical sections, ${lock.intervals.filter((i) => i.paused).length} with a holder pause, ${violations.length} unexplained overlaps, ${findings.length} explained overlaps`;
+      return { violations, findings, summary };
+    },
   };
 }
 
