@@ -105,6 +105,8 @@ export function theirs(endpoint: string, argv: readonly string[], stdin = '', in
       const cleanErr = err.split('\n').filter((l) => !l.startsWith('{"level"')).join('\n');
       resolve({ out, err: cleanErr, code: code ?? -1 });
     });
+    // etcdctl may exit before reading stdin (argument errors): a broken pipe is expected then.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(stdin);
   });
 }

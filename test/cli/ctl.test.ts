@@ -119,4 +119,59 @@ describe.skipIf(!hasEtcdctl)('tsetcdctl matches etcdctl 3.4 on the same script',
     }
     expect(mismatches.join('\n')).toBe('');
   }, 120_000);
+
+  it('matches on commands that carry the ids the server hands out (leases, new members)', async () => {
+    // Each side substitutes its own ids: {LEASE} from its `lease grant`, {MEMBER} from `member add`.
+    const steps: readonly Step[] = [
+      { argv: ['lease', 'grant', '100'] },
+      { argv: ['put', 'leased', 'v', '--lease={LEASE}'] },
+      { argv: ['lease', 'timetolive', '{LEASE}', '--keys'] },
+      { argv: ['lease', 'timetolive', '{LEASE}', '--keys', '-w', 'json'] },
+      { argv: ['lease', 'keep-alive', '--once', '{LEASE}'] },
+      { argv: ['lease', 'keep-alive', '--once', '{LEASE}', '-w', 'json'] },
+      { argv: ['lease', 'list', '-w', 'json'] },
+      { argv: ['lease', 'revoke', '{LEASE}'] },
+      { argv: ['lease', 'timetolive', '{LEASE}'] },
+      { argv: ['lease', 'timetolive', '{LEASE}', '-w', 'json'] },
+      { argv: ['get', 'leased'] },
+      { argv: ['member', 'add', 'm2', '--peer-urls=http://127.0.0.1:2390', '--learner'] },
+      { argv: ['member', 'list'] },
+      { argv: ['member', 'remove', '{MEMBER}'] },
+      { argv: ['member', 'list'] },
+    ];
+    const ids = { etcdctl: { LEASE: '', MEMBER: '' }, tsetcdctl: { LEASE: '', MEMBER: '' } };
+    const fill = (argv: readonly string[], side: { LEASE: string; MEMBER: string }): string[] =>
+      argv.map((a) => a.replace('{LEASE}', side.LEASE).replace('{MEMBER}', side.MEMBER));
+    const capture = (run: Run, side: { LEASE: string; MEMBER: string }): void => {
+      side.LEASE = /^lease ([0-9a-f]{16}) granted/.exec(run.out)?.[1] ?? side.LEASE;
+      side.MEMBER = /^Member +([0-9a-f]+) added/.exec(run.out)?.[1] ?? side.MEMBER;
+    };
+    const scrub = (run: Run, side: { LEASE: string; MEMBER: string }, lease: bigint): Run => {
+      const fix = (t: string): string => {
+        let out = t.replaceAll(side.LEASE, 'LEASE').replaceAll(String(lease), 'LEASE_DEC');
+        if (side.MEMBER !== '') out = out.replaceAll(side.MEMBER.padStart(16, ' '), 'MEMBER16').replaceAll(side.MEMBER, 'MEMBER');
+        // Remaining TTL may tick over between the two runs.
+        // Leases left by the first script have per-member ids too.
+        out = out.replace(/\{"id":\d+\}/g, '{"id":L}');
+        return out.replace(/remaining\(\d+s\)/g, 'remaining(Rs)').replace(/"ttl":(9\d|100)\b/g, '"ttl":R');
+      };
+      return { out: fix(run.out), err: fix(run.err).trimEnd(), code: run.code };
+    };
+    const mismatches: string[] = [];
+    for (const step of steps) {
+      const [a, b] = await Promise.all([
+        theirs(forEtcdctl.endpoint, fill(step.argv, ids.etcdctl), step.stdin),
+        ours(forTsetcdctl.endpoint, fill(step.argv, ids.tsetcdctl), step.stdin),
+      ]);
+      capture(a, ids.etcdctl);
+      capture(b, ids.tsetcdctl);
+      const want = scrub(a, ids.etcdctl, ids.etcdctl.LEASE === '' ? -1n : BigInt('0x' + ids.etcdctl.LEASE));
+      const got = scrub(b, ids.tsetcdctl, ids.tsetcdctl.LEASE === '' ? -1n : BigInt('0x' + ids.tsetcdctl.LEASE));
+      if (JSON.stringify(want) !== JSON.stringify(got)) {
+        mismatches.push(`$ etcdctl ${step.argv.join(' ')}\n  etcdctl:   ${JSON.stringify(want)}\n  tsetcdctl: ${JSON.stringify(got)}`);
+      }
+    }
+    expect(ids.tsetcdctl.LEASE).toMatch(/^[0-9a-f]{16}$/);
+    expect(mismatches.join('\n')).toBe('');
+  }, 120_000);
 });
