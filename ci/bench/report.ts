@@ -22,6 +22,8 @@ export interface WorkloadMedians {
   readonly errors: number;
   /** Server CPU ms per completed request: the server's cost, independent of how loaded the machine was. */
   readonly serverCpuMsPerRequest: number;
+  /** watch: the puts per second that produced the events (each reaches every watcher of its worker). */
+  readonly putsPerSec: number;
 }
 
 export interface BenchSummary {
@@ -44,6 +46,7 @@ function mediansOf(results: readonly WorkloadResult[]): Omit<WorkloadMedians, 't
     serverRssBytesPeak: m((r) => r.serverRssBytesPeak),
     generatorCpuCoresMax: Math.max(...results.flatMap((r) => r.generatorCpuCores)),
     errors: results.reduce((n, r) => n + r.errorCount, 0),
+    putsPerSec: m((r) => r.putsPerSec),
     serverCpuMsPerRequest: m((r) => (r.throughputPerSec > 0 ? (r.serverCpuCores * 1000) / r.throughputPerSec : Number.NaN)),
   };
 }
@@ -111,6 +114,10 @@ export function formatSummary(options: BenchOptions, s: BenchSummary): string {
       `key ${options.keySizeBytes} B, value ${options.valSizeBytes} B, ${options.durationMs / 1000} s per run, ${options.keys} keys; medians over rounds`,
     formatTable(header, rows),
   ];
+  const watch = s.medians.filter((m) => m.workload === 'watch');
+  if (watch.length > 0)
+    parts.push(watch.map((m) => `watch (${m.target}): req/s counts events delivered; ${fmt(m.putsPerSec, 0)} puts/s fed ${options.watchers} watchers per worker, ` +
+      `latency is put sent -> event received`).join('\n'));
   if (s.ratios.length > 0)
     parts.push(formatTable(['workload', 'tsetcd/etcd req/s', 'p50', 'p99', 'srv CPU/req'],
       s.ratios.map((r) => [r.workload, fmt(r.throughput), fmt(r.p50), fmt(r.p99), fmt(r.cpuPerRequest)])));
