@@ -10,3 +10,7 @@ export { LeaseApi } from './lease.js';
 export type { LeaseApiOptions, GrantResult, TimeToLiveResult } from './lease.js';
 export { WatchApi } from './watch.js';
 export type { WatchApiOptions, WatchSession } from './watch.js';
+export { LockApi, ConcurrencyErrors, concurrencyError, DEFAULT_SESSION_TTL_SECONDS } from './lock.js';
+export type { ConcurrencyDeps, ConcurrencyErrorName, LockResult } from './lock.js';
+export { ElectionApi } from './election.js';
+export type { LeaderKey, LeaderResult } from './election.js';

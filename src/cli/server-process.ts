@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { Applier } from '../apply/index.js';
 import type { ApplyResult } from '../apply/index.js';
 import { ClusterApi, EtcdError, KvApi, MaintenanceApi, etcdError, LeaseApi, WatchApi } from '../api/index.js';
+import { ElectionApi, LockApi } from '../api/index.js';
 import type { MemberInfo } from '../api/index.js';
 import { nodeEnv } from '../env/node/index.js';
 import type { Logger } from '../env/index.js';
@@ -66,7 +67,9 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const logger = env.logger.child({ member: flags.name });
   mkdirSync(join(flags.dataDir, 'member', 'db'), { recursive: true });
   const backend = LmdbBackend.open(join(flags.dataDir, 'member', 'db'));
-  const applier = new Applier(backend, { clock: env.clock, maxTxnOps: flags.maxTxnOps });
+  // Applied state commits to LMDB every 100 ms (etcd's backend batch interval); the WAL is the
+  // durable record and replays anything after the last commit, so a write waits for one fsync.
+  const applier = new Applier(backend, { clock: env.clock, maxTxnOps: flags.maxTxnOps, batchIntervalMs: 100 });
   const store = applier.store;
   const registry = new MemberRegistry(store);
   const identity = await loadIdentity(flags, registry, logger);
@@ -149,11 +152,14 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const watch = new WatchApi(applier, env.clock, { memberId: selfId, clusterId, raftTerm: () => node.observe().term });
   lease.start();
   watch.start();
+  // Lock and Election are clients of this member's own KV, Watch and Lease services, as etcd's are.
+  const lock = new LockApi({ kv, watch, lease });
+  const election = new ElectionApi({ kv, watch, lease });
 
   // Client port: gRPC and the HTTP/JSON gateway (/v3/*, /health, /version, /metrics) share it,
   // as on etcd; createClientFront sends each connection to one or the other (src/grpc/gateway-front.ts).
   const metrics = new GatewayMetrics();
-  const services = instrumentServices(bindServices({ kv, maintenance, cluster, lease, watch, memberId: selfId, clusterId }), metrics);
+  const services = instrumentServices(bindServices({ kv, maintenance, cluster, lease, watch, lock, election, memberId: selfId, clusterId }), metrics);
   const grpc: GrpcServer = createGrpcServer(services, {
     maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
   });
@@ -186,6 +192,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
     node.stop();
     await transport.close();
     await publisher;
+    applier.commitNow();
     backend.close();
   };
   registry.onChange((event) => {

@@ -5,10 +5,12 @@
  */
 import { EtcdError } from '../api/index.js';
 import type { ClusterApi, KvApi, MaintenanceApi, MemberInfo, LeaseApi, WatchApi } from '../api/index.js';
+import type { ElectionApi, LockApi } from '../api/index.js';
 import type * as mvcc from '../mvcc/index.js';
 import type * as pb from './generated/etcdserverpb.js';
 import { unimplementedServices } from './services.js';
 import { bindLeaseAndWatch } from './adapter-lease-watch.js';
+import { bindLockAndElection } from './adapter-lock-election.js';
 import { fromKv } from './convert-kv.js';
 
 export { fromKv };
@@ -22,6 +24,9 @@ export interface BoundApis {
   /** The Lease and Watch services; unbound without them. */
   readonly lease?: LeaseApi;
   readonly watch?: WatchApi;
+  /** The Lock and Election services (v3lock, v3election); unbound without them. */
+  readonly lock?: LockApi;
+  readonly election?: ElectionApi;
   /** This member's and its cluster's ids for response headers (default: the first listed member). */
   readonly memberId?: bigint;
   readonly clusterId?: bigint;
@@ -159,6 +164,7 @@ export function bindServices(apis: BoundApis): EtcdServices {
   const services: EtcdServices = {
     ...unimplementedServices(),
     ...bindLeaseAndWatch(apis.lease, apis.watch, header),
+    ...bindLockAndElection(apis.lock, apis.election),
     range: (r) => call(async () => fromRange(await kv.range(toRangeRequest(r)))),
     put: (r) => call(async () => fromPut(await kv.put(toPutRequest(r)))),
     deleteRange: (r) => call(async () => fromDelete(await kv.deleteRange(toDeleteRequest(r)))),
