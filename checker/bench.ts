@@ -25,7 +25,7 @@ function timeAll(texts: readonly string[], kv: boolean): { ms: number; cpuMs: nu
   let steps = 0;
   for (const text of texts) {
     const ops = pairOps(parseHistory(text).ops);
-    const options = { timeoutMs: 120_000, afterFailureMs: 0 };
+    const options = { timeoutMs: 120_000, afterFailureMs: 0, shrinkMs: 0 };
     const r = kv ? checkLinearizability(kvModel(), ops, options) : checkLinearizability(casRegisterModel(), ops, options);
     if (r.verdict === 'unknown') throw new Error('bench history answered unknown');
     for (const p of r.partitions) steps += p.stats.steps;

@@ -51,12 +51,14 @@ function linearSections(r: LinearizabilityReport, describe: Describe): Section[]
     for (const o of p.concurrent) marks.set(o.id, 'conflict');
     for (const o of p.doomed) marks.set(o.id, 'stuck');
     if (p.stuck !== undefined) marks.set(p.stuck.id, 'stuck');
+    for (const o of p.minimal ?? []) marks.set(o.id, `${marks.get(o.id) ?? ''} core`.trim());
     const order = new Map(p.longest.map((o, i) => [o.id, i + 1]));
     const notes: string[] = [];
     if (p.stuck !== undefined) notes.push(`Cannot linearize op ${p.stuck.invoke.index}: ${describe(p.stuck)} (red); competing ops in orange.`);
     notes.push(`Longest linearization: ${p.longest.length} of ${p.ops.length} ops (numbers #1..#${p.longest.length}), final state ${p.longestState}.`);
     for (const o of p.doomed) notes.push(`Every next step makes op ${o.invoke.index} impossible: ${describe(o)} (red).`);
-    if (p.verdict === 'fail') notes.push(`Failing window: ops ${failingWindow(p).map((o) => o.invoke.index).join(', ')}.`);
+    if (p.minimal !== undefined) notes.push(`Smallest set of results that cannot all hold, whatever the other ops did (bold outline): ops ${p.minimal.map((o) => o.invoke.index).join(', ')}.`);
+    else if (p.verdict === 'fail') notes.push(`Failing window: ops ${failingWindow(p).map((o) => o.invoke.index).join(', ')}.`);
     if (p.reason !== undefined) notes.push(`Unknown: ${p.reason} after ${p.stats.steps} steps.`);
     const verdict = p.verdict === 'ok' ? 'linearizable' : p.verdict === 'fail' ? 'not linearizable' : 'unknown';
     const shown = focus(p);
@@ -72,8 +74,9 @@ function focus(p: PartitionReport): readonly Operation[] {
   const recent = p.longest.slice(-20);
   const from = Math.min(...window.map((o) => o.callIndex), ...recent.map((o) => o.callIndex));
   const to = p.stuck.returnIndex;
-  const shown = p.ops.filter((o) => o.callIndex <= to && o.returnIndex >= from);
-  return [...shown, ...p.doomed.filter((o) => !shown.includes(o))];
+  const shown = new Set(p.ops.filter((o) => o.callIndex <= to && o.returnIndex >= from));
+  for (const o of [...p.doomed, ...(p.minimal ?? [])]) shown.add(o);
+  return p.ops.filter((o) => shown.has(o));
 }
 
 function rankVerdict(v: string): number {
@@ -101,7 +104,7 @@ ul{margin:4px 0 8px 18px;padding:0}
 .lane{position:relative;flex:1;min-width:1000px}
 .op{position:absolute;height:${ROW_PX - 4}px;margin-top:2px;line-height:${ROW_PX - 4}px;font-size:11px;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;background:#cfe3ff;border:1px solid #6a9be0;border-radius:3px;box-sizing:border-box;padding:0 3px}
 .op.info{border-style:dashed;background:#eee}.op.fail{background:#f3f3f3;color:#777}
-.op.conflict{background:#ffd9a6;border-color:#e08a00}.op.stuck{background:#ff9c9c;border-color:#c00;font-weight:600}
+.op.core{border-width:3px}.op.conflict{background:#ffd9a6;border-color:#e08a00}.op.stuck{background:#ff9c9c;border-color:#c00;font-weight:600}
 </style></head><body><h1>${esc(title)} <span class="v ${esc(r.verdict)}">${esc(r.verdict)}</span></h1>
 <p>Bars run from invocation to completion, one row per process; dashed bars never completed (outcome unknown). Hover a bar for details.</p>
 ${sections.map((s) => renderSection(s, describe)).join('\n')}

@@ -37,9 +37,14 @@ function linearText(r: LinearizabilityReport, describe: Describe): string[] {
     if (p.stuck !== undefined) lines.push(`  cannot linearize ${opLabel(p.stuck, describe)}`);
     for (const o of p.concurrent) lines.push(`  nor, instead, ${opLabel(o, describe)}`);
     for (const o of p.doomed) lines.push(`  every next step leaves no way to reach the result of ${opLabel(o, describe)}`);
-    const window = failingWindow(p);
-    lines.push(`  failing window (${window.length} ops):`);
-    for (const o of window) lines.push(`    ${opLabel(o, describe)}`);
+    if (p.minimal !== undefined) {
+      lines.push(`  these ${p.minimal.length} results cannot all hold, even if every other op of the key up to there may or may not have happened:`);
+      for (const o of p.minimal) lines.push(`    ${opLabel(o, describe)}`);
+    } else {
+      const window = failingWindow(p);
+      lines.push(`  failing window (${window.length} ops):`);
+      for (const o of window) lines.push(`    ${opLabel(o, describe)}`);
+    }
   }
   for (const p of unknown) {
     lines.push('', `${keyName(p)}: unknown (${p.reason ?? 'gave up'}); explored ${p.stats.steps} steps, ${p.stats.cacheSize} configurations, longest linearization ${p.stats.maxDepth} of ${p.ops.length} ops.`);

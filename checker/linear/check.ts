@@ -1,5 +1,6 @@
 import type { Operation } from '../../histories/index.js';
 import type { Model } from './model.js';
+import { shrinkFailure } from './shrink.js';
 import { WglSearch, type SearchStats } from './wgl.js';
 
 export interface PartitionReport {
@@ -21,6 +22,11 @@ export interface PartitionReport {
   readonly doomed: readonly Operation[];
   readonly stats: SearchStats;
   readonly reason?: string;
+  /**
+   * For a failure: a small set of this part's ops whose recorded results cannot all hold even
+   * when every other op up to the failure may or may not have happened (see shrink.ts).
+   */
+  readonly minimal?: readonly Operation[];
 }
 
 export interface LinearizabilityReport {
@@ -39,6 +45,8 @@ export interface LinearizabilityOptions {
    * much longer (default 5 s) so that every failing key can still be named without hanging.
    */
   readonly afterFailureMs?: number;
+  /** Time for shrinking failing parts to small failing sub-histories (default 2 s; 0: off). */
+  readonly shrinkMs?: number;
 }
 
 interface Part<P> {
@@ -76,6 +84,13 @@ function report<P>(model: Model<P>, part: Part<P>): PartitionReport {
   return r.reason === undefined ? base : { ...base, reason: r.reason };
 }
 
+function withMinimal<P>(model: Model<P>, part: Part<P>, r: PartitionReport, untilMs: number): PartitionReport {
+  if (r.verdict !== 'fail' || r.stuck === undefined || Date.now() >= untilMs) return r;
+  const cut = Math.max(r.stuck.returnIndex, ...r.doomed.map((o) => o.returnIndex));
+  const minimal = shrinkFailure(model, part.ops, cut, untilMs);
+  return minimal === undefined ? r : { ...r, minimal };
+}
+
 /**
  * Checks every part (key) of the history, unlike porcupine which stops at the first failure,
  * so a report names all failing keys. Parts are searched round-robin with growing slices, so
@@ -101,7 +116,8 @@ export function checkLinearizability<P>(model: Model<P>, ops: readonly Operation
     pending = pending.filter((p) => !p.search.done());
     slice = Math.min(slice * 2, 250_000);
   }
-  const partitions = parts.map((p) => report(model, p));
+  const shrinkUntil = Date.now() + (options.shrinkMs ?? 2000);
+  const partitions = parts.map((p) => withMinimal(model, p, report(model, p), shrinkUntil));
   const verdict = partitions.some((p) => p.verdict === 'fail') ? 'invalid' : partitions.some((p) => p.verdict === 'unknown') ? 'unknown' : 'valid';
   return { kind: 'linearizability', model: model.name, verdict, partitions, elapsedMs: Date.now() - started };
 }

@@ -36,7 +36,7 @@ describe('check CLI', () => {
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/cannot linearize op 84 \(process 11/);
     const page = readFileSync(html, 'utf8');
-    expect(page).toMatch(/class="op ok stuck" data-op="84"/);
+    expect(page).toMatch(/class="op ok stuck( core)?" data-op="84"/);
     expect(page).not.toMatch(/<script|src=|href=/);
   });
 

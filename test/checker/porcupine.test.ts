@@ -25,7 +25,7 @@ describe('porcupine histories get porcupine verdicts', () => {
     const wrong: string[] = [];
     for (const row of expected()) {
       const { ops } = parseHistory(readFileSync(join(DIR, row.file), 'utf8'));
-      const options = { timeoutMs: 60_000, afterFailureMs: 0 };
+      const options = { timeoutMs: 60_000, afterFailureMs: 0, shrinkMs: 0 };
       const report =
         row.model === 'kv' ? checkLinearizability(kvModel(), pairOps(ops), options) : checkLinearizability(casRegisterModel(), pairOps(ops), options);
       const got = report.verdict === 'valid' ? 'linearizable' : report.verdict === 'invalid' ? 'not' : 'unknown';
