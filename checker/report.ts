@@ -38,7 +38,7 @@ function linearText(r: LinearizabilityReport, describe: Describe): string[] {
     for (const o of p.concurrent) lines.push(`  nor, instead, ${opLabel(o, describe)}`);
     for (const o of p.doomed) lines.push(`  every next step leaves no way to reach the result of ${opLabel(o, describe)}`);
     if (p.minimal !== undefined) {
-      lines.push(`  these ${p.minimal.length} results cannot all hold, even if every other op of the key up to there may or may not have happened:`);
+      lines.push(`  these ${p.minimal.length} results cannot all hold, even if every other op of the key up to there may or may not have happened (ops the model drops, like failed writes, stay dropped):`);
       for (const o of p.minimal) lines.push(`    ${opLabel(o, describe)}`);
     } else {
       const window = failingWindow(p);
