@@ -112,7 +112,15 @@ export class KvApi {
 
   private checkQuota(request: Parameters<typeof checkQuota>[1]): void {
     if (this.applier.activeAlarms().some((a) => a.alarm === 'NOSPACE')) throw etcdError('NoSpace');
-    checkQuota(this.applier.store.backendSizeBytes(), request, this.options.quotaBackendBytes ?? 0);
+    try {
+      checkQuota(this.applier.store.backendSizeBytes(), request, this.options.quotaBackendBytes ?? 0);
+    } catch (error) {
+      // As etcd: raise the NOSPACE alarm through Raft, so every member then refuses writes that
+      // add data (deletes and reads still work) until an operator disarms it.
+      const memberId = this.options.memberId.toString(16).padStart(16, '0');
+      void this.node.propose(encodePayload({ alarm: { action: 'activate', memberId, alarm: 'NOSPACE' } })).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Maps node failures to etcd's errors and bounds the wait as etcd's request timeout does. */

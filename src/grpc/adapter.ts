@@ -194,6 +194,7 @@ export function bindServices(apis: BoundApis): EtcdServices {
         return { header: header(), hash: h.hash, compactRevision: BigInt(h.compactRevision) };
       }),
     defragment: () => call(() => ({ header: header() })),
+    alarm: (r) => call(async () => bindAlarm(maintenance, r, header)),
   };
   return cluster === undefined ? services : { ...services, ...clusterServices(cluster, header) };
 }
@@ -217,4 +218,26 @@ function clusterServices(cluster: ClusterApi, header: () => pb.ResponseHeaderIni
         return { header: header() };
       }),
   };
+}
+
+const ALARM_NAMES = ['NONE', 'NOSPACE', 'CORRUPT'] as const;
+
+/** Maintenance.Alarm: GET lists, ACTIVATE / DEACTIVATE go through Raft (member 0 = every member). */
+async function bindAlarm(maintenance: MaintenanceApi, r: pb.AlarmRequest, header: () => pb.ResponseHeaderInit): Promise<pb.AlarmResponseInit> {
+  const toPb = (a: { memberId: string; alarm: string }): { memberID: bigint; alarm: number } => ({
+    memberID: BigInt('0x' + a.memberId),
+    alarm: Math.max(0, ALARM_NAMES.indexOf(a.alarm as (typeof ALARM_NAMES)[number])),
+  });
+  const name = ALARM_NAMES[r.alarm];
+  if (r.action === 0 || name === undefined || name === 'NONE') {
+    const all = maintenance.alarms().filter((a) => r.memberID === 0n || BigInt('0x' + a.memberId) === r.memberID);
+    return { header: header(), alarms: all.map(toPb) };
+  }
+  const targets = r.memberID === 0n ? maintenance.alarms().filter((a) => a.alarm === name) : [{ memberId: r.memberID.toString(16).padStart(16, '0'), alarm: name }];
+  const changed: Array<{ memberID: bigint; alarm: number }> = [];
+  for (const t of targets) {
+    const done = await maintenance.alarm({ action: r.action === 1 ? 'activate' : 'deactivate', memberId: t.memberId, alarm: name });
+    changed.push(...done.map(toPb));
+  }
+  return { header: header(), alarms: changed };
 }
