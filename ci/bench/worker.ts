@@ -193,18 +193,23 @@ async function setupWatch(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], g
   return ops;
 }
 
-/** Puts per preload request: one txn of many puts (etcd allows 128 ops) so loading is not one fsync a key. */
-const PRELOAD_PUTS_PER_TXN = 100;
+/**
+ * Puts per preload request: one txn of many puts (etcd allows 128 ops) so loading is not one
+ * fsync a key, kept under 1 MiB so it stays below etcd's 1.5 MiB request limit.
+ */
+const PRELOAD_PUTS_PER_TXN_MAX = 100;
+const PRELOAD_TXN_BYTES_MAX = 1 << 20;
 
 async function preload(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], from: number, to: number): Promise<{ puts: number; errors: number }> {
   const value = randomValue(cfg.valSizeBytes);
+  const perTxn = Math.max(1, Math.min(PRELOAD_PUTS_PER_TXN_MAX, Math.floor(PRELOAD_TXN_BYTES_MAX / (cfg.keySizeBytes + cfg.valSizeBytes + 16))));
   let next = from;
   let puts = 0;
   let errors = 0;
   const one = async (c: EtcdGrpcClient): Promise<void> => {
     while (next < to) {
       const lo = next;
-      const hi = Math.min(to, lo + PRELOAD_PUTS_PER_TXN);
+      const hi = Math.min(to, lo + perTxn);
       next = hi;
       const success = [];
       for (let k = lo; k < hi; k++) success.push({ request: { case: 'requestPut' as const, value: { key: keyOf('k', k, cfg.keySizeBytes), value } } });
