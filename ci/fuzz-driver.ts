@@ -158,7 +158,8 @@ function send(slot: Slot, message: ToWorker): void {
 function failedOutcome(plan: FuzzPlan, seed: number, status: FuzzStatus, message: string, wallMs: number): SeedOutcome {
   const run = runOptionsFor(plan, seed);
   const parts = ['npm run sim --', `--seed ${seed}`, `--time ${plan.safetyMs}`];
-  if (run.workload === 'kv') parts.push('--workload kv');
+  if (run.workload !== undefined && run.workload !== 'register') parts.push(`--workload ${run.workload}`);
+  if (run.membership) parts.push('--membership');
   return { seed, status, message, wallMs, reproduce: parts.join(' ') };
 }
 

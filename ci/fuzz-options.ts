@@ -20,6 +20,8 @@ export interface FuzzPlan {
   readonly shardCount: number;
   readonly workload: FuzzWorkload;
   readonly safetyMs: number;
+  /** Adds the simulator's membership nemesis (learners, promotion, removal, leader transfer). */
+  readonly membership: boolean;
   readonly jobs: number;
   /** Stop starting seeds after this much wall time (undefined: no budget). */
   readonly timeBudgetMs: number | undefined;
@@ -39,6 +41,7 @@ export const FUZZ_USAGE = `usage: npm run fuzz -- --seeds N [--from S] [--shard 
   --workload W      register, kv, or mixed (even seeds register, odd seeds kv); default mixed
   --time-budget T   stop starting seeds after T (e.g. 90s, 10m, 1h); seeds in flight finish
   --safety-ms MS    virtual length of each run's fault phase (default 3000)
+  --membership      add the simulator's membership nemesis (learners, promotion, removal, leader transfer)
   --jobs N          worker processes (default: available cores)
   --seed-timeout T  wall time after which a seed's worker is killed and the seed fails (default 300s)
   --inject-failure S,S  test only: report these seeds as correctness failures after running them`;
@@ -61,6 +64,7 @@ export function parseFuzzArgs(argv: readonly string[], defaultFrom: () => { seed
       'seed-timeout': { type: 'string' },
       'out-dir': { type: 'string' },
       'inject-failure': { type: 'string' },
+      membership: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -79,6 +83,7 @@ export function parseFuzzArgs(argv: readonly string[], defaultFrom: () => { seed
     shardCount,
     workload,
     safetyMs: values['safety-ms'] === undefined ? DEFAULT_SAFETY_MS : positiveInt('--safety-ms', values['safety-ms']),
+    membership: values.membership,
     jobs: values.jobs === undefined ? availableParallelism() : positiveInt('--jobs', values.jobs),
     timeBudgetMs: values['time-budget'] === undefined ? undefined : parseDurationMs('--time-budget', values['time-budget']),
     seedTimeoutMs: values['seed-timeout'] === undefined ? DEFAULT_SEED_TIMEOUT_MS : parseDurationMs('--seed-timeout', values['seed-timeout']),
@@ -95,9 +100,9 @@ export function shardSeeds(plan: Pick<FuzzPlan, 'seedCount' | 'fromSeed' | 'shar
 }
 
 /** The single-seed options for one seed of the campaign; `mixed` alternates by seed so a replay needs only the seed. */
-export function runOptionsFor(plan: Pick<FuzzPlan, 'workload' | 'safetyMs'>, seed: number): SimRunOptions {
+export function runOptionsFor(plan: Pick<FuzzPlan, 'workload' | 'safetyMs'> & { readonly membership?: boolean }, seed: number): SimRunOptions {
   const workload = plan.workload === 'mixed' ? (seed % 2 === 0 ? 'register' : 'kv') : plan.workload;
-  return { seed, workload, safetyMs: plan.safetyMs };
+  return { seed, workload, safetyMs: plan.safetyMs, ...(plan.membership ? { membership: true } : {}) };
 }
 
 /** The command that reruns exactly this shard of the campaign (same seeds, same settings). */
@@ -105,6 +110,7 @@ export function campaignCommand(plan: FuzzPlan): string {
   const parts = ['npm run fuzz --', `--seeds ${plan.seedCount}`, `--from ${plan.fromSeed}`];
   if (plan.shardCount > 1) parts.push(`--shard ${plan.shardIndex}/${plan.shardCount}`);
   parts.push(`--workload ${plan.workload}`, `--safety-ms ${plan.safetyMs}`);
+  if (plan.membership) parts.push('--membership');
   return parts.join(' ');
 }
 

@@ -17,7 +17,7 @@ function header(plan: FuzzPlan, campaign: string): string[] {
   const range = seeds.length === 0 ? 'no seeds' : `seeds ${seeds[0]}..${seeds[seeds.length - 1]}${plan.shardCount > 1 ? ` (every ${plan.shardCount}th)` : ''}`;
   return [
     `fuzz: ${seeds.length} seed(s) of a campaign of ${plan.seedCount} from ${plan.fromSeed} (${plan.fromSource}), shard ${plan.shardIndex}/${plan.shardCount}: ${range}`,
-    `fuzz: workload ${plan.workload}, safety phase ${plan.safetyMs} ms, ${plan.jobs} job(s), time budget ${plan.timeBudgetMs === undefined ? 'none' : formatDuration(plan.timeBudgetMs)}, failures saved under ${plan.outDir}/`,
+    `fuzz: workload ${plan.workload}${plan.membership ? ' + membership nemesis' : ''}, safety phase ${plan.safetyMs} ms, ${plan.jobs} job(s), time budget ${plan.timeBudgetMs === undefined ? 'none' : formatDuration(plan.timeBudgetMs)}, failures saved under ${plan.outDir}/`,
     `fuzz: rerun this shard with: ${campaign}`,
   ];
 }

@@ -26,8 +26,8 @@ export function reproduceCommand(run: SimRunOptions): string {
   if (run.safetyMs !== undefined) parts.push(`--time ${run.safetyMs}`);
   if (run.clients !== undefined) parts.push(`--clients ${run.clients}`);
   if (run.workload !== undefined && run.workload !== 'register') parts.push(`--workload ${run.workload}`);
-  if (run.noFaults) parts.push('--no-faults');
   if (run.membership) parts.push('--membership');
+  if (run.noFaults) parts.push('--no-faults');
   return parts.join(' ');
 }
 

@@ -66,13 +66,14 @@ describe('fuzz options', () => {
     expect(runOptionsFor(plan, 11).workload).toBe('kv');
     expect(reproduceCommand(runOptionsFor(plan, 11))).toBe('npm run sim -- --seed 11 --time 2000 --workload kv');
     expect(reproduceCommand(runOptionsFor(plan, 10))).toBe('npm run sim -- --seed 10 --time 2000');
+    expect(reproduceCommand(runOptionsFor({ ...plan, membership: true }, 10))).toBe('npm run sim -- --seed 10 --time 2000 --membership');
   });
 
   it('the campaign command reproduces the plan', () => {
-    const plan = parseFuzzArgs(['--seeds', '100', '--from', '9', '--shard', '1/4', '--safety-ms', '1500', '--workload', 'register'], fixedFrom);
+    const plan = parseFuzzArgs(['--seeds', '100', '--from', '9', '--shard', '1/4', '--safety-ms', '1500', '--workload', 'register', '--membership'], fixedFrom);
     const again = parseFuzzArgs(campaignCommand(plan).split(' ').slice(4), fixedFrom);
     expect(shardSeeds(again)).toEqual(shardSeeds(plan));
-    expect(again).toMatchObject({ workload: 'register', safetyMs: 1500, shardIndex: 1, shardCount: 4 });
+    expect(again).toMatchObject({ workload: 'register', safetyMs: 1500, shardIndex: 1, shardCount: 4, membership: true });
   });
 });
 
