@@ -46,7 +46,12 @@ export interface ClusterOptions<R, M extends SimMachine<R>> {
   readonly network: SimNetworkOptions<Message>;
   readonly clock: (id: NodeId) => SimClockOptions;
   readonly onStart?: StartHook<R, M>;
+  /** Machines that start outside the cluster and may join it later (membership nemesis). */
+  readonly spareIds?: readonly NodeId[];
 }
+
+/** member: in the configuration; spare: never joined; removed: taken out, stays down. */
+export type Membership = 'member' | 'spare' | 'removed';
 
 export type NodeState = 'up' | 'paused' | 'crashed';
 
@@ -63,6 +68,9 @@ interface Slot<R, M> {
   lastFatal: string | undefined;
   /** The node found its own data corrupt and refuses to start, as etcd does; it stays down. */
   broken: boolean;
+  membership: Membership;
+  /** Joined a running cluster: bootstraps the voters it was told at join time, not the initial ones. */
+  joinVoters: readonly NodeId[] | undefined;
 }
 
 /**
@@ -73,7 +81,12 @@ interface Slot<R, M> {
 export class SimCluster<R, M extends SimMachine<R>> {
   readonly network: SimNetwork<Message>;
   readonly invariants = new ClusterInvariants();
-  readonly ids: readonly NodeId[];
+  /** The original members (the bootstrap configuration). */
+  private readonly initialIds: readonly NodeId[];
+  /** Members now in the cluster (original ones not removed, plus joined ones), in slot order. */
+  ids: readonly NodeId[];
+  /** Every machine, members, spares and removed ones. */
+  readonly allIds: readonly NodeId[];
   private readonly slots = new Map<NodeId, Slot<R, M>>();
   private checksSinceLogMatching = 0;
 
@@ -82,7 +95,9 @@ export class SimCluster<R, M extends SimMachine<R>> {
     private readonly rand: SeededRand,
     private readonly options: ClusterOptions<R, M>,
   ) {
+    this.initialIds = [...options.nodeIds];
     this.ids = [...options.nodeIds];
+    this.allIds = [...options.nodeIds, ...(options.spareIds ?? [])];
     this.network = new SimNetwork<Message>(loop, rand.fork('network'), {
       ...options.network,
       describe: describeMessage,
@@ -92,7 +107,7 @@ export class SimCluster<R, M extends SimMachine<R>> {
       // the network here duplicates everything except proposals.
       duplicable: (m) => m.type !== 'prop',
     });
-    for (const id of this.ids) {
+    for (const id of this.allIds) {
       const slot: Slot<R, M> = {
         id,
         device: new SimDiskDevice(rand.fork(`disk/${id}`), options.disk(id)),
@@ -103,6 +118,8 @@ export class SimCluster<R, M extends SimMachine<R>> {
         machine: undefined,
         lastFatal: undefined,
         broken: false,
+        membership: this.initialIds.includes(id) ? 'member' : 'spare',
+        joinVoters: undefined,
       };
       this.slots.set(id, slot);
       slot.clock.crash();
@@ -164,7 +181,7 @@ export class SimCluster<R, M extends SimMachine<R>> {
 
   restart(id: NodeId): void {
     const slot = this.slot(id);
-    if (slot.state !== 'crashed' || slot.broken) return;
+    if (slot.state !== 'crashed' || slot.broken || slot.membership !== 'member') return;
     slot.incarnation++;
     slot.clock.restart();
     this.network.restart(id);
@@ -184,12 +201,41 @@ export class SimCluster<R, M extends SimMachine<R>> {
     slot.machine = machine;
     this.invariants.onRestart(id);
     try {
-      const config: NodeConfig = { ...this.options.node, id, initialVoters: this.ids };
+      // A joiner is told the current voters (etcd's --initial-cluster for a member added with
+      // --initial-cluster-state existing). It cannot start empty here: ServerNode bootstraps the
+      // initial configuration without conf-change entries, so a joiner that catches up from the
+      // log rather than a snapshot would rebuild only the later changes (and, alone in that
+      // configuration, elect itself).
+      const config: NodeConfig = { ...this.options.node, id, initialVoters: slot.joinVoters ?? this.initialIds };
       slot.node = new ServerNode(env, this.network.transport(id), config, machine, (error) => this.onFatal(slot, error));
       this.options.onStart?.(id, slot.node, machine);
     } catch (error) {
       this.onFatal(slot, error);
     }
+  }
+
+  membership(id: NodeId): Membership {
+    return this.slot(id).membership;
+  }
+
+  /** A spare joins (after its addLearner was applied), told the current voters: it starts from its empty disk. */
+  join(id: NodeId, voters: readonly NodeId[]): void {
+    const slot = this.slot(id);
+    assert(slot.membership === 'spare', () => `join(${id}): it is ${slot.membership}`);
+    assert(!voters.includes(id), () => `join(${id}): a joiner starts as a learner, not in the voters`);
+    slot.membership = 'member';
+    slot.joinVoters = [...voters];
+    this.ids = this.allIds.filter((i) => this.slot(i).membership === 'member');
+    this.restart(id);
+  }
+
+  /** A member was removed from the configuration: its process stops for good. */
+  remove(id: NodeId): void {
+    const slot = this.slot(id);
+    if (slot.membership !== 'member') return;
+    this.crash(id);
+    slot.membership = 'removed';
+    this.ids = this.allIds.filter((i) => this.slot(i).membership === 'member');
   }
 
   pause(id: NodeId): void {
@@ -229,20 +275,22 @@ export class SimCluster<R, M extends SimMachine<R>> {
     const views: NodeView[] = [];
     for (const slot of this.slots.values()) {
       if (slot.node === undefined || slot.state === 'crashed') continue;
-      views.push({ id: slot.id, observation: slot.node.observe(), storage: slot.node.raftStorage() });
+      const node = slot.node;
+      views.push({ id: slot.id, observation: node.observe(), storage: node.raftStorage(), status: () => node.raftStatus() });
     }
     return views;
   }
 
   describe(): string {
-    return this.ids
+    return this.allIds
+      .filter((id) => this.slot(id).membership !== 'spare')
       .map((id) => {
         const slot = this.slot(id);
         const obs = slot.node?.observe();
         const role = obs === undefined ? '' : obs.isLeader ? ' leader' : '';
         const at = obs === undefined ? '' : ` term ${obs.term} commit ${obs.commitIndex} applied ${obs.appliedIndex}`;
         const progress = obs?.isLeader ? describeProgress(slot.node?.raftStatus()) : '';
-        return `${id}: ${slot.state}${role}${at}${slot.lastFatal ? ` (last fatal: ${slot.lastFatal})` : ''}${progress}`;
+        return `${id}: ${slot.membership === 'removed' ? 'removed, ' : ''}${slot.state}${role}${at}${slot.lastFatal ? ` (last fatal: ${slot.lastFatal})` : ''}${progress}`;
       })
       .join('\n');
   }

@@ -1,6 +1,6 @@
 import { crc32c } from '../src/util/index.js';
 import type { NodeId } from '../src/util/index.js';
-import type { Entry, MemoryStorage } from '../src/raft/index.js';
+import type { Entry, MemoryStorage, RaftStatus } from '../src/raft/index.js';
 import type { NodeObservation } from '../src/server/index.js';
 
 /**
@@ -13,6 +13,10 @@ import type { NodeObservation } from '../src/server/index.js';
  * - Leader completeness: a leader of term T holds every entry committed in a term below T.
  * - Log matching: two logs with the same term at an index hold the same entry there.
  * - State machine safety: every member applies one common sequence (same digest per index).
+ * - Membership: a member that is a learner in its own configuration never leads nor campaigns;
+ *   a leader's commit index, whenever it advances within one configuration, is covered by a
+ *   quorum of voters' match indexes (learners never count); a leader never has two
+ *   configuration changes of its own term unapplied in its log (changes never overlap).
  * - State agreement: members that applied the same index have the same state hash there (sampled
  *   indexes, every lease revoke, every snapshot restore), so a lease expiry deletes the same keys
  *   at the same revision everywhere and a member restored from a snapshot matches the others.
@@ -25,6 +29,8 @@ export interface NodeView {
   readonly id: NodeId;
   readonly observation: NodeObservation;
   readonly storage: MemoryStorage;
+  /** Raft's status (built on demand: it copies the leader's progress). */
+  readonly status?: () => RaftStatus;
 }
 
 interface CommittedEntry {
@@ -45,6 +51,7 @@ export class ClusterInvariants {
   private readonly appliedDigests = new Map<number, { term: number; digest: number; node: NodeId }>();
   private readonly completenessChecked = new Set<string>();
   private readonly stateHashes = new Map<number, { hash: number; node: NodeId }>();
+  private readonly leaderCommit = new Map<NodeId, { term: number; commit: number; config: string }>();
   checks = 0;
   stateHashesCompared = 0;
 
@@ -86,7 +93,33 @@ export class ClusterInvariants {
       this.checkElectionSafety(view);
       this.checkCommitted(view);
       this.checkLeaderCompleteness(view);
+      this.checkMembership(view);
     }
+  }
+
+  private checkMembership({ id, observation, storage, status }: NodeView): void {
+    const { confState } = observation;
+    if (confState.learners.includes(id) && observation.isLeader) throw new InvariantViolation(`learner ${id} leads term ${observation.term}`);
+    if (!observation.isLeader || status === undefined) {
+      this.leaderCommit.delete(id);
+      return;
+    }
+    const config = `${confState.voters.join(',')}/${confState.learners.join(',')}`;
+    const before = this.leaderCommit.get(id);
+    this.leaderCommit.set(id, { term: observation.term, commit: observation.commitIndex, config });
+    if (before === undefined || before.term !== observation.term || before.config !== config || observation.commitIndex <= before.commit) return;
+    const st = status();
+    const matches = confState.voters.map((v) => (v === id ? st.lastIndex : (st.progress.get(v)?.match ?? 0))).sort((a, b) => b - a);
+    const quorumMatch = matches[Math.floor(confState.voters.length / 2)] ?? 0;
+    if (observation.commitIndex > quorumMatch) {
+      throw new InvariantViolation(`${id} (leader of term ${observation.term}) committed ${observation.commitIndex} but voters ${confState.voters.join(',')} only match up to ${quorumMatch}`);
+    }
+    let pending = 0;
+    for (let index = Math.max(observation.appliedIndex + 1, storage.firstIndex()); index <= storage.lastIndex(); index++) {
+      const entry = entryAt(storage, index);
+      if (entry?.type === 'confChange' && entry.term === observation.term) pending++;
+    }
+    if (pending > 1) throw new InvariantViolation(`${id} (leader of term ${observation.term}) has ${pending} configuration changes of its term unapplied`);
   }
 
   private checkElectionSafety({ id, observation }: NodeView): void {

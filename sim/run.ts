@@ -139,7 +139,9 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
       // synced record (the WAL's own property tests cover WAL corruption and its detection).
       return id === corruptible ? { ...disk, corruptiblePath: (p: string) => p.startsWith('member/snap/') } : { ...disk, corruptionProb: 0 };
     },
-    clock: (id: NodeId) => clockOptions(profile, id),
+    clock: (id: NodeId) => (profile.nodeIds.includes(id) ? clockOptions(profile, id) : {}),
+    // Spare machines the membership nemesis may add (as learners, then voters).
+    ...(options.membership ? { spareIds: spareIds(profile.nodeIds) } : {}),
   };
   const faultsOn = !options.noFaults;
   const wl = makeWorkload(options.workload ?? 'register', loop, root, clusterOptions, settings.clients, faultsOn && profile.pause.meanIntervalMs > 0);
@@ -199,7 +201,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     opsCompleted: wl.completed(),
     committedEntries: cluster.invariants.committedCount(),
     leaderTerms: cluster.invariants.leaderTerms(),
-    nemesisActions: nemesis.actions,
+    nemesisActions: [...nemesis.actions, ...(membership?.actions ?? [])],
     clusterState: cluster.describe(),
     trace: loop.traceLog().map((l) => `#${l.eventIndex} ${l.text}`),
     ...(linearizability ? { linearizability } : {}),
@@ -389,6 +391,10 @@ function classify(error: unknown): { status: SimStatus; message: string } {
   if (error instanceof InvariantViolation) return { status: 'correctness', message: error.message };
   if (error instanceof AssertionError) return { status: 'crash', message: `assertion failed: ${error.message}\n${error.stack ?? ''}` };
   return { status: 'crash', message: `unexpected error: ${error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error)}` };
+}
+
+function spareIds(nodeIds: readonly NodeId[]): NodeId[] {
+  return [1, 2].map((k) => `n${nodeIds.length + k}` as NodeId);
 }
 
 function resize(profile: FaultProfile, nodes: 3 | 5 | undefined): FaultProfile {

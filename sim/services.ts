@@ -39,7 +39,7 @@ export class ServiceRegistry {
     const cluster = this.cluster;
     if (cluster === undefined) throw new Error('ServiceRegistry: attach() the cluster before starting it');
     const clock = cluster.clock(id);
-    const memberId = BigInt(cluster.ids.indexOf(id) + 1);
+    const memberId = BigInt(cluster.allIds.indexOf(id) + 1);
     const kv = new KvApi(node, machine.applier, clock, { memberId, clusterId: 0n, requestTimeoutMs: this.options.requestTimeoutMs });
     const lease = new LeaseApi(node, machine.applier, clock, {
       memberId,
