@@ -336,7 +336,7 @@ function makeServiceWorkload(name: 'watch' | 'lease' | 'lock', loop: SimLoop, ro
       verdict: () => {
         const report = checkWatches(pairOps(kv.recorder.history()));
         const violations = report.anomalies.map((a) => `watch ${a.name}: ${a.explanation}`);
-        const summary = `watch: ${report.watchers} watch sessions (${watch.sessions} opened), ${report.eventsChecked} events checked, ${watch.compactions.length} compactions, ${report.verdict}`;
+        const summary = `watch: ${report.watchers} watch sessions (${watch.sessions} opened), ${report.eventsChecked} events checked, ${watch.compactions.length} compactions, ${watch.compactNotices} compaction notices, ${report.verdict}`;
         return { violations, findings: [], summary, watch: report };
       },
     };

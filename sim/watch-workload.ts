@@ -51,6 +51,8 @@ export class WatchWorkload {
   private compactedTo = 0;
   readonly compactions: string[] = [];
   sessions = 0;
+  /** Sessions the server ended with a compaction notice. */
+  compactNotices = 0;
 
   constructor(
     private readonly loop: SimLoop,
@@ -132,6 +134,7 @@ export class WatchWorkload {
     for (const e of r.events) w.nextStart = Math.max(w.nextStart, e.kv.modRevision + 1);
     if (r.compactRevision > 0) {
       // clientv3 reports ErrCompacted; the application resumes from the compact revision.
+      this.compactNotices++;
       w.nextStart = r.compactRevision;
       this.end(w, 'ok');
     } else if (r.canceled) this.end(w, 'ok');
