@@ -69,6 +69,14 @@ export class MaintenanceApi {
     return this.applier.store.hashKV(revision);
   }
 
+  /**
+   * The whole backend at this member's applied index, for `etcdctl snapshot save`. The pending
+   * batch is committed first so the bytes match what a restart would find.
+   */
+  snapshotBytes(): Uint8Array {
+    return this.applier.snapshot();
+  }
+
   alarms(): readonly AlarmMember[] {
     return this.applier.activeAlarms();
   }

@@ -3,7 +3,8 @@
  * messages (int64 as bigint, oneofs as {case, value}) to the API's types and back, and turns
  * EtcdError into the gRPC status etcd clients expect. RPCs not bound yet answer UNIMPLEMENTED.
  */
-import { EtcdError } from '../api/index.js';
+import { createHash } from 'node:crypto';
+import { EtcdError, SERVER_VERSION } from '../api/index.js';
 import type { ClusterApi, KvApi, MaintenanceApi, MemberInfo, LeaseApi, WatchApi } from '../api/index.js';
 import type { ElectionApi, LockApi } from '../api/index.js';
 import type * as mvcc from '../mvcc/index.js';
@@ -195,6 +196,20 @@ export function bindServices(apis: BoundApis): EtcdServices {
       }),
     defragment: () => call(() => ({ header: header() })),
     alarm: (r) => call(async () => bindAlarm(maintenance, r, header)),
+    snapshot: async (_r, out) => {
+      // As etcd: the database in chunks with the bytes still to come, then its SHA-256 as the
+      // last chunk, which etcdctl checks before it keeps the file.
+      // etcdctl expects a page-aligned file (bbolt's 512-byte multiple) followed by the hash.
+      const raw = maintenance.snapshotBytes();
+      const blob = new Uint8Array(Math.ceil(raw.length / 512) * 512);
+      blob.set(raw);
+      const chunkBytes = 32 * 1024;
+      for (let at = 0; at < blob.length; at += chunkBytes) {
+        const chunk = blob.subarray(at, Math.min(blob.length, at + chunkBytes));
+        await out.send({ header: header(), remainingBytes: BigInt(blob.length - at - chunk.length + 32), blob: chunk, version: SERVER_VERSION });
+      }
+      await out.send({ header: header(), remainingBytes: 0n, blob: createHash('sha256').update(blob).digest(), version: SERVER_VERSION });
+    },
   };
   return cluster === undefined ? services : { ...services, ...clusterServices(cluster, header) };
 }
