@@ -11,6 +11,8 @@ export interface WorkloadMedians {
   readonly target: TargetName;
   readonly workload: WorkloadName;
   readonly rounds: number;
+  /** Median number of latency samples per round: below ~1000, p99.9 is just the slowest request. */
+  readonly samples: number;
   readonly throughputPerSec: number;
   readonly p50Ms: number;
   readonly p90Ms: number;
@@ -37,6 +39,7 @@ function mediansOf(results: readonly WorkloadResult[]): Omit<WorkloadMedians, 't
   const m = (f: (r: WorkloadResult) => number): number => median(results.map(f));
   return {
     rounds: results.length,
+    samples: m((r) => r.latency.count),
     throughputPerSec: m((r) => r.throughputPerSec),
     p50Ms: m((r) => r.latency.p50Ms),
     p90Ms: m((r) => r.latency.p90Ms),
@@ -104,9 +107,9 @@ export function summarizeRuns(options: BenchOptions, runs: readonly ClusterRun[]
 }
 
 export function formatSummary(options: BenchOptions, s: BenchSummary): string {
-  const header = ['workload', 'target', 'rounds', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'srv CPU%', 'srv CPU ms/req', 'srv RSS MiB', 'gen CPU% max', 'errors'];
+  const header = ['workload', 'target', 'rounds', 'samples', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'srv CPU%', 'srv CPU ms/req', 'srv RSS MiB', 'gen CPU% max', 'errors'];
   const rows = s.medians.map((m) => [
-    m.workload, m.target, String(m.rounds), fmt(m.throughputPerSec, 0), fmt(m.p50Ms), fmt(m.p90Ms), fmt(m.p99Ms), fmt(m.p999Ms),
+    m.workload, m.target, String(m.rounds), fmt(m.samples, 0), fmt(m.throughputPerSec, 0), fmt(m.p50Ms), fmt(m.p90Ms), fmt(m.p99Ms), fmt(m.p999Ms),
     fmt(m.serverCpuCores * 100, 0), fmt(m.serverCpuMsPerRequest, 3), mib(m.serverRssBytesPeak), fmt(m.generatorCpuCoresMax * 100, 0), String(m.errors),
   ]);
   const parts = [

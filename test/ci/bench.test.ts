@@ -80,7 +80,7 @@ describe('bench harness against a real tsetcd member', () => {
     const summary = summarizeRuns(opts, runs);
     expect(summary.medians.map((m) => `${m.target}/${m.workload}`)).toEqual(['tsetcd/put', 'tsetcd/range']);
     const table = formatSummary(opts, summary);
-    expect(table).toMatch(/^put\s+tsetcd\s+1\s+\d+/m);
+    expect(table).toMatch(/^put\s+tsetcd\s+1\s+\d+\s+\d+/m);
     expect(table).toMatch(/too few to extrapolate/);
   });
 });
