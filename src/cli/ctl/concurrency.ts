@@ -51,11 +51,13 @@ function untilInterrupted(ctx: CtlContext): Promise<void> {
 
 export async function lockCommand(ctx: CtlContext, args: ParsedArgs): Promise<void> {
   const [name] = args.positionals;
-  if (name === undefined) throw new CtlError(ExitCode.BadArgs, 'lock takes a lock name argument and an optional command to execute.');
+  if (name === undefined) throw new CtlError(ExitCode.BadArgs, 'lock takes a lock name argument and an optional command to execute');
   const session = await openSession(ctx, flagInt(args, 'ttl'));
   try {
     const resp = await rpc(() => ctx.client.unary('lock', { name: enc.encode(name), lease: session.lease }, { signal: ctx.io.interrupt }));
-    ctx.io.out(new TextDecoder().decode(resp.key) + '\n');
+    // etcdctl prints the lock's key as a get of it would (key, then its empty value).
+    const got = await rpc(() => ctx.client.unary('range', { key: resp.key }, ctx.callOptions()));
+    for (const kv of got.kvs) printKv(ctx.io, ctx.global.hex, false, kv);
     await untilInterrupted(ctx);
     await ctx.client.unary('unlock', { key: resp.key }, ctx.callOptions()).catch(() => undefined);
   } finally {
@@ -77,7 +79,7 @@ export async function electCommand(ctx: CtlContext, args: ParsedArgs): Promise<v
   const [name, proposal] = args.positionals;
   const listen = flagBool(args, 'listen');
   if (name === undefined || (listen ? proposal !== undefined : proposal === undefined) || args.positionals.length > 2) {
-    throw new CtlError(ExitCode.BadArgs, 'elect takes one election name argument and one proposal argument.');
+    throw new CtlError(ExitCode.BadArgs, 'elect takes one election name argument and an optional proposal argument');
   }
   if (listen) return observe(ctx, name);
   const session = await openSession(ctx, flagInt(args, 'ttl'));
