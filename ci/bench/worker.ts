@@ -253,13 +253,15 @@ function main(): void {
   let ops: Op[] = [];
   process.on('message', (m: DriverMessage) => {
     const fail = (e: unknown): void => {
-      send({ type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : JSON.stringify(e) });
-      process.exit(1);
+      // Exit only once the message is out, or the driver would see a bare exit code.
+      const message: WorkerMessage = { type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : JSON.stringify(e) };
+      if (process.send === undefined) process.exit(1);
+      else process.send(message, () => process.exit(1));
     };
     if (m.type === 'setup') {
       cfg = m.config;
       const c = cfg;
-      conns = Array.from({ length: c.conns }, (_, i) => createGrpcClient(c.endpoints[(c.workerIndex + i) % c.endpoints.length] as string, { ownConnection: true }));
+      conns = Array.from({ length: c.conns }, (_, i) => createGrpcClient(c.endpoints[(c.workerIndex * c.conns + i) % c.endpoints.length] as string, { ownConnection: true }));
       // One call per connection so connecting is not measured.
       Promise.all(conns.map((x) => x.unary('range', { key: new TextEncoder().encode('warmup'), serializable: true })))
         .then(() => send({ type: 'connected' }), fail);
