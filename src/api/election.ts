@@ -8,8 +8,7 @@
 import type { KeyValue, ResponseHeader } from '../mvcc/index.js';
 import { CompareResult, CompareTarget, EventType } from '../mvcc/index.js';
 import { FilterType } from '../watch/index.js';
-import { bytesEqual } from '../util/index.js';
-import { isEtcdError } from './errors.js';
+import { AssertionError, bytesEqual } from '../util/index.js';
 import type { ConcurrencyDeps } from './lock.js';
 import {
   WatchFeed,
@@ -117,8 +116,10 @@ export class ElectionApi {
         await this.followUntilDeleted(current, send, signal);
       }
     } catch (error) {
-      if (signal.aborted || isEtcdError(error, 'Canceled')) return;
-      // etcd's Observe returns nil when its observer goroutine gives up: the stream ends OK.
+      // A broken invariant is a bug, never a reason to end a stream quietly.
+      if (error instanceof AssertionError) throw error;
+      // Cancelled, the client gone (send failed), or a read or watch failed: etcd's Observe
+      // returns nil when its observer goroutine gives up, so the stream ends OK.
     }
   }
 
