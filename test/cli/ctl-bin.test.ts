@@ -43,16 +43,13 @@ describe('tsetcdctl executable', () => {
     expect(txn).toEqual({ out: 'SUCCESS\n\nk\nfrom stdin\n', err: '', code: 0 });
   }, 60_000);
 
-  it('saves a snapshot to a file, or fails as etcdctl does when the server cannot stream one', async () => {
+  it('saves a snapshot to a file', async () => {
     const path = join(dir, 'snap.db');
     const r = await bin([`--endpoints=${member.endpoint}`, 'snapshot', 'save', path]);
-    if (r.code === 0) {
-      expect(r.out).toBe(`Snapshot saved at ${path}\n`);
-      expect(statSync(path).size).toBeGreaterThan(0);
-      expect(readFileSync(path).length).toBe(statSync(path).size);
-    } else {
-      expect(r.err).toMatch(/^Error: /);
-    }
+    expect(r).toEqual({ out: `Snapshot saved at ${path}\n`, err: '', code: 0 });
+    // etcd appends the SHA-256 of the data; a whole file is more than the digest.
+    expect(statSync(path).size).toBeGreaterThan(32);
+    expect(readFileSync(path).length).toBe(statSync(path).size);
   }, 60_000);
 
   it('exits 1 with etcdctl wording when the endpoint is down, and 128 on bad arguments', async () => {
