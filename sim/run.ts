@@ -67,7 +67,8 @@ interface RunWorkload {
   stop(): void;
   /** A write for the liveness probe, as an entry payload of this machine. */
   probePayload(n: number): Uint8Array;
-  check(timeoutMs: number): LinearizabilityReport;
+  /** Linearizability of the workload's history; absent when it has only its own checks (lease, lock). */
+  check?(timeoutMs: number): LinearizabilityReport;
   /** The workload's own checks (watches, lease expiry, mutual exclusion); none by default. */
   verdict?(): WorkloadVerdict;
 }
@@ -172,7 +173,7 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     ({ status, message } = classify(error));
   }
   let linearizability: LinearizabilityReport | undefined;
-  if (status === 'pass' || status === 'liveness') {
+  if ((status === 'pass' || status === 'liveness') && wl.check) {
     linearizability = wl.check(settings.checkerTimeoutMs);
     if (linearizability.verdict === 'invalid') {
       status = 'correctness';
@@ -313,7 +314,6 @@ function makeServiceWorkload(name: 'watch' | 'lease' | 'lock', loop: SimLoop, ro
   });
   services.attach(cluster);
   const rand = root.fork('workload');
-  const noLinearizability = (): LinearizabilityReport => checkLinearizability(etcdModel(), [], { timeoutMs: 1_000 });
   if (name === 'watch') {
     const kv = new KvWorkload(loop, cluster, rand, { ...link, keys: 3 });
     const watch = new WatchWorkload(loop, cluster, services, kv.recorder, root.fork('watchers'), {
@@ -352,8 +352,7 @@ function makeServiceWorkload(name: 'watch' | 'lease' | 'lock', loop: SimLoop, ro
       start: () => lease.start(),
       stop: () => lease.stop(),
       probePayload: kvProbePayload,
-      check: noLinearizability,
-      verdict: () => {
+        verdict: () => {
         const drift = Math.max(1, ...base.nodeIds.map((id) => base.clock(id).driftRate ?? 1));
         const { violations, findings } = checkLeaseExpiry(lease, { driftRateMax: drift, forwardJumps: forwardJumps(recorder.history()) });
         const summary = `lease: ${lease.leases.size} leases granted, ${lease.revokeAppliedMs.size} revoked (by client or expiry), ${violations.length} early expiries, ${findings.length} findings`;
@@ -371,7 +370,6 @@ function makeServiceWorkload(name: 'watch' | 'lease' | 'lock', loop: SimLoop, ro
     start: () => lock.start(),
     stop: () => lock.stop(),
     probePayload: kvProbePayload,
-    check: noLinearizability,
     verdict: () => {
       const jumps = forwardJumps(recorder.history()).length > 0;
       const violations: string[] = [];
