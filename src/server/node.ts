@@ -243,8 +243,10 @@ export class ServerNode<R> {
   private scheduleDrain(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
-    // End of the current macrotask: every proposal made in it shares one Ready and one fsync.
-    void Promise.resolve().then(() => {
+    // After the input already received (a zero-delay timer: setImmediate for real, the same
+    // virtual instant in the simulator): every proposal and message read in one I/O poll shares
+    // one Ready and one fsync (group commit), where a microtask would drain after each request.
+    this.env.clock.setTimer(0, () => {
       this.drainScheduled = false;
       if (!this.stopped) this.drain();
     });

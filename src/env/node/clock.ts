@@ -5,29 +5,37 @@ import type { Clock, TimerHandle } from '../clock.js';
 export class NodeClock implements Clock {
   private readonly originMs = performance.now();
   private nextTimerId = 1;
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly timers = new Map<number, { cancel(): void }>();
 
   nowMs(): number {
     return performance.now() - this.originMs;
   }
 
+  /**
+   * A zero delay runs after the I/O already received (setImmediate), not after setTimeout's
+   * 1 ms floor: the node loop uses it to gather every request read in one poll into one Ready
+   * and one fsync (group commit) without adding a millisecond to each request.
+   */
   setTimer(delayMs: number, fn: () => void): TimerHandle {
     const timerId = this.nextTimerId++;
-    const timeout = setTimeout(
-      () => {
-        this.timers.delete(timerId);
-        fn();
-      },
-      Math.max(0, delayMs),
-    );
-    this.timers.set(timerId, timeout);
+    const run = (): void => {
+      this.timers.delete(timerId);
+      fn();
+    };
+    if (delayMs <= 0) {
+      const immediate = setImmediate(run);
+      this.timers.set(timerId, { cancel: () => clearImmediate(immediate) });
+    } else {
+      const timeout = setTimeout(run, delayMs);
+      this.timers.set(timerId, { cancel: () => clearTimeout(timeout) });
+    }
     return { timerId };
   }
 
   clearTimer(handle: TimerHandle): void {
-    const timeout = this.timers.get(handle.timerId);
-    if (timeout === undefined) return;
-    clearTimeout(timeout);
+    const timer = this.timers.get(handle.timerId);
+    if (timer === undefined) return;
+    timer.cancel();
     this.timers.delete(handle.timerId);
   }
 
@@ -38,7 +46,7 @@ export class NodeClock implements Clock {
 
   /** Cancels every pending timer, so a stopped node does not keep the process alive. */
   clearAll(): void {
-    for (const timeout of this.timers.values()) clearTimeout(timeout);
+    for (const timer of this.timers.values()) timer.cancel();
     this.timers.clear();
   }
 }
