@@ -40,26 +40,9 @@ import type {
 import type { RpcKey, RpcTypes } from './generated/services.js';
 import { RPCS } from './generated/services.js';
 
-/** gRPC status codes (the numbering is fixed by the gRPC spec). */
-export const GrpcCode = {
-  OK: 0,
-  CANCELLED: 1,
-  UNKNOWN: 2,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  ALREADY_EXISTS: 6,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  OUT_OF_RANGE: 11,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  DATA_LOSS: 15,
-  UNAUTHENTICATED: 16,
-} as const;
+// The one table of gRPC status codes lives beside etcd's errors.
+import { GrpcCode } from '../api/errors.js';
+export { GrpcCode };
 
 /** Throw this (any object of this shape) to end a call with exactly this status. */
 export interface GrpcStatusError {
