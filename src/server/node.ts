@@ -243,7 +243,7 @@ export class ServerNode<R> {
   private scheduleDrain(): void {
     if (this.drainScheduled || this.stopped) return;
     this.drainScheduled = true;
-    // After the input already received (a zero-delay timer: setImmediate for real, the same
+    // After the input already received (a zero-delay timer: an immediate in the real env, the same
     // virtual instant in the simulator): every proposal and message read in one I/O poll shares
     // one Ready and one fsync (group commit), where a microtask would drain after each request.
     this.env.clock.setTimer(0, () => {
