@@ -123,22 +123,26 @@ export class KvApi {
     }
   }
 
-  /** Maps node failures to etcd's errors and bounds the wait as etcd's request timeout does. */
   private withTimeout<T>(work: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = this.clock.setTimer(this.options.requestTimeoutMs, () => reject(etcdError('Timeout')));
-      work.then(
-        (value) => {
-          this.clock.clearTimer(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.clock.clearTimer(timer);
-          reject(translateNodeError(error));
-        },
-      );
-    });
+    return awaitNode(this.clock, this.options.requestTimeoutMs, work);
   }
+}
+
+/** Maps node failures to etcd's errors and bounds the wait as etcd's request timeout does. */
+export function awaitNode<T>(clock: Clock, timeoutMs: number, work: Promise<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimer(timeoutMs, () => reject(etcdError('Timeout')));
+    work.then(
+      (value) => {
+        clock.clearTimer(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clock.clearTimer(timer);
+        reject(translateNodeError(error));
+      },
+    );
+  });
 }
 
 const NODE_ERRORS: Readonly<Record<NodeRequestError['reason'], EtcdErrorName>> = {

@@ -4,7 +4,7 @@ import { encodePayload } from '../apply/index.js';
 import { LessorNotPrimaryError, MAX_LEASE_TTL_SECONDS, createLeaseIdGenerator } from '../lease/index.js';
 import type { ServerNode } from '../server/index.js';
 import { EtcdError, etcdError } from './errors.js';
-import { translateNodeError } from './kv.js';
+import { awaitNode } from './kv.js';
 
 export interface LeaseApiOptions {
   readonly memberId: bigint;
@@ -127,30 +127,9 @@ export class LeaseApi {
   }
 
   private async propose(request: InternalRequest): Promise<unknown> {
-    let result: ApplyResult;
-    const work = this.node.propose(encodePayload(request));
-    try {
-      result = await withTimer(this.clock, this.options.requestTimeoutMs, work);
-    } catch (error) {
-      throw translateNodeError(error);
-    }
+    const result = await awaitNode(this.clock, this.options.requestTimeoutMs, this.node.propose(encodePayload(request)));
     if (!result.ok) throw new EtcdError(result.error.code, result.error.message);
     return result.response;
   }
 }
 
-function withTimer<T>(clock: Clock, ms: number, work: Promise<T>): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimer(ms, () => reject(etcdError('Timeout')));
-    work.then(
-      (v) => {
-        clock.clearTimer(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clock.clearTimer(timer);
-        reject(e);
-      },
-    );
-  });
-}
