@@ -3,7 +3,8 @@ import { encodePayload } from '../apply/index.js';
 import type { HashKVResponse, HashResponse } from '../mvcc/index.js';
 import type { ServerNode } from '../server/index.js';
 import { EtcdError } from './errors.js';
-import { translateNodeError } from './kv.js';
+import { awaitNode } from './kv.js';
+import type { Clock } from '../env/index.js';
 
 /** The API version we speak: etcd 3.5's (clients gate features on it). */
 export const SERVER_VERSION = '3.5.0';
@@ -38,6 +39,8 @@ export class MaintenanceApi {
     private readonly self: MemberInfo,
     private readonly members: () => readonly MemberInfo[],
     private readonly memberIdOf: (nodeId: string) => bigint,
+    /** Bounds an alarm proposal as every other request is bounded (etcd's request timeout). */
+    private readonly proposalTimeout: { readonly clock: Clock; readonly requestTimeoutMs: number },
   ) {}
 
   status(): StatusInfo {
@@ -83,12 +86,8 @@ export class MaintenanceApi {
 
   /** Raising or disarming an alarm goes through Raft so every member agrees. */
   async alarm(request: AlarmRequest): Promise<readonly AlarmMember[]> {
-    let result: ApplyResult;
-    try {
-      result = await this.node.propose(encodePayload({ alarm: request }));
-    } catch (error) {
-      throw translateNodeError(error);
-    }
+    const { clock, requestTimeoutMs } = this.proposalTimeout;
+    const result = await awaitNode(clock, requestTimeoutMs, this.node.propose(encodePayload({ alarm: request })));
     if (!result.ok) throw new EtcdError(result.error.code, result.error.message);
     return result.response as AlarmMember[];
   }

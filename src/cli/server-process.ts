@@ -135,7 +135,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
       return registry.get(selfId)?.isLearner ?? false;
     },
   };
-  const maintenance = new MaintenanceApi(node, applier, self, () => registry.list(), (id) => nodeIdToBigInt(nodeId(id)));
+  const maintenance = new MaintenanceApi(node, applier, self, () => registry.list(), (id) => nodeIdToBigInt(nodeId(id)), { clock: env.clock, requestTimeoutMs });
   const cluster = new ClusterApi(node, registry, env.clock, {
     selfId,
     requestTimeoutMs,
