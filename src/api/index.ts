@@ -7,7 +7,7 @@ export type { MemberInfo, StatusInfo } from './maintenance.js';
 export { ClusterApi, validPeerUrls } from './cluster.js';
 export type { ClusterApiOptions } from './cluster.js';
 export { LeaseApi } from './lease.js';
-export type { LeaseApiOptions, GrantResult, TimeToLiveResult } from './lease.js';
+export type { LeaseApiOptions, LeaseForwarder, GrantResult, TimeToLiveResult } from './lease.js';
 export { WatchApi } from './watch.js';
 export type { WatchApiOptions, WatchSession } from './watch.js';
 export { LockApi, ConcurrencyErrors, concurrencyError, DEFAULT_SESSION_TTL_SECONDS } from './lock.js';

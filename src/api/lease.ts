@@ -3,6 +3,7 @@ import type { ApplyResult, Applier, InternalRequest } from '../apply/index.js';
 import { encodePayload } from '../apply/index.js';
 import { LessorNotPrimaryError, MAX_LEASE_TTL_SECONDS, createLeaseIdGenerator } from '../lease/index.js';
 import type { ServerNode } from '../server/index.js';
+import { NO_NODE, nodeIdToBigInt } from '../util/index.js';
 import { EtcdError, etcdError } from './errors.js';
 import { awaitNode } from './kv.js';
 
@@ -12,6 +13,19 @@ export interface LeaseApiOptions {
   readonly requestTimeoutMs: number;
   /** How often the leader looks for expired leases and due checkpoints (etcd: 500 ms). */
   readonly expiryCheckMs?: number;
+  /**
+   * Hands keep-alives and TTL queries to the leader when this member is not it (etcd forwards
+   * them over the peer HTTP channel, /leases and /leases/internal). Without one, a follower
+   * answers "etcdserver: not leader", as before.
+   */
+  readonly forward?: LeaseForwarder;
+}
+
+/** The leader's answers, reached over the peer channel; rejects with EtcdError or a transport error. */
+export interface LeaseForwarder {
+  /** Remaining TTL after the renewal; 0 when the lease is gone or expired. */
+  keepAlive(leaderId: bigint, id: bigint): Promise<number>;
+  timeToLive(leaderId: bigint, id: bigint, withKeys: boolean): Promise<TimeToLiveResult>;
 }
 
 export interface GrantResult {
@@ -29,6 +43,9 @@ export interface TimeToLiveResult {
 }
 
 const REVOKES_PER_CHECK = 500;
+const FORWARD_RETRY_MS = 100;
+/** Answers from a (former) leader that mean "ask the leader again", not "give up". */
+const RETRIED_AT_LEADER = new Set([etcdError('NotLeader').message, etcdError('NoLeader').message, etcdError('LeaderChanged').message]);
 
 /**
  * etcd's Lease service, transport-free. Grants, revokes and checkpoints go through Raft; expiry
@@ -70,8 +87,19 @@ export class LeaseApi {
     return (await this.propose({ leaseRevoke: { id } })) as { revision: number };
   }
 
-  /** One keep-alive: only the leader renews (etcd's followers forward to it; see the note in the issue). */
+  /** One keep-alive: the leader renews; a follower forwards to the leader when it has a forwarder, as etcd's do. */
   async keepAlive(id: bigint): Promise<{ id: bigint; ttlSeconds: number }> {
+    this.syncRole();
+    const forward = this.options.forward;
+    if (this.applier.lessor.isPrimary() || forward === undefined) return this.keepAliveHere(id);
+    return this.atLeader(
+      () => this.keepAliveHere(id),
+      async (leaderId) => ({ id, ttlSeconds: await forward.keepAlive(leaderId, id) }),
+    );
+  }
+
+  /** A keep-alive served by this member's lessor only (the leader's side of a forwarded one). */
+  async keepAliveHere(id: bigint): Promise<{ id: bigint; ttlSeconds: number }> {
     this.syncRole();
     const lessor = this.applier.lessor;
     if (!lessor.isPrimary()) throw etcdError('NotLeader');
@@ -88,6 +116,28 @@ export class LeaseApi {
     return { id, ttlSeconds: renewed.ttlSeconds };
   }
 
+  /**
+   * LeaseTimeToLive as etcd serves it: the leader answers from its expiry clock; a follower with a
+   * forwarder asks the leader (its own lessor only knows the granted or checkpointed TTL).
+   */
+  async timeToLiveAtLeader(id: bigint, withKeys: boolean): Promise<TimeToLiveResult> {
+    this.syncRole();
+    const forward = this.options.forward;
+    if (this.applier.lessor.isPrimary() || forward === undefined) return this.timeToLive(id, withKeys);
+    return this.atLeader(
+      () => Promise.resolve(this.timeToLive(id, withKeys)),
+      (leaderId) => forward.timeToLive(leaderId, id, withKeys),
+    );
+  }
+
+  /** The leader's side of a forwarded TTL query: "not leader" if this member no longer leads. */
+  timeToLiveHere(id: bigint, withKeys: boolean): Promise<TimeToLiveResult> {
+    this.syncRole();
+    if (!this.applier.lessor.isPrimary()) return Promise.reject(etcdError('NotLeader'));
+    return Promise.resolve(this.timeToLive(id, withKeys));
+  }
+
+  /** This member's own view of a lease (exact on the leader). */
   timeToLive(id: bigint, withKeys: boolean): TimeToLiveResult {
     if (!this.applier.lessor.has(id)) return { id, ttlSeconds: -1, grantedTtlSeconds: 0, keys: [] };
     const ttl = this.applier.lessor.timeToLive(id, this.clock.nowMs());
@@ -96,6 +146,38 @@ export class LeaseApi {
 
   leases(): readonly bigint[] {
     return this.applier.lessor.leaseIds();
+  }
+
+  /**
+   * Runs `work` against the current leader until it answers or the request timeout passes, as
+   * etcd's LeaseRenew does: no leader yet means waiting an election timeout; a leader that
+   * cannot be reached, or that stepped down meanwhile, means trying again.
+   */
+  private async atLeader<T>(here: () => Promise<T>, remote: (leaderId: bigint) => Promise<T>): Promise<T> {
+    const deadlineMs = this.clock.nowMs() + this.options.requestTimeoutMs;
+    let lastError: unknown = etcdError('NoLeader');
+    while (this.clock.nowMs() < deadlineMs) {
+      this.syncRole();
+      // Became leader while waiting: answer here (forwarding to ourselves would loop).
+      if (this.applier.lessor.isPrimary()) return here();
+      const leader = this.node.observe().leader;
+      if (leader === NO_NODE) {
+        await this.sleep(Math.min(this.options.electionTimeoutMs, deadlineMs - this.clock.nowMs()));
+        continue;
+      }
+      try {
+        return await remote(nodeIdToBigInt(leader));
+      } catch (error) {
+        if (error instanceof EtcdError && !RETRIED_AT_LEADER.has(error.message)) throw error;
+        lastError = error;
+        await this.sleep(Math.min(FORWARD_RETRY_MS, Math.max(0, deadlineMs - this.clock.nowMs())));
+      }
+    }
+    throw lastError instanceof EtcdError && lastError.message === etcdError('NoLeader').message ? lastError : etcdError('Timeout');
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimer(ms, resolve));
   }
 
   private scheduleCheck(): void {

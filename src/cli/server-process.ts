@@ -10,7 +10,7 @@ import type { Logger } from '../env/index.js';
 import { LmdbBackend } from '../mvcc/index.js';
 import { MemberRegistry, MembershipMachine, ServerNode } from '../server/index.js';
 import type { Member } from '../server/index.js';
-import { GatewayMetrics, PeerTransport, bindServices, createClientFront, createGateway, createGrpcServer, instrumentServices, peerRequest } from '../grpc/index.js';
+import { GatewayMetrics, PeerTransport, bindServices, createClientFront, createGateway, createGrpcServer, createLeaseForwarder, instrumentServices, peerRequest, serveLeaseRoutes } from '../grpc/index.js';
 import type { GrpcServer } from '../grpc/index.js';
 import { nodeId, nodeIdFromBigInt, nodeIdToBigInt } from '../util/index.js';
 import type { ServerFlags } from './flags.js';
@@ -148,7 +148,10 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
 
   // Leases expire only on the leader (its lessor is primary) and are revoked through Raft;
   // watches are served from this member's own applied store.
-  const lease = new LeaseApi(node, applier, env.clock, { memberId: selfId, electionTimeoutMs: flags.electionTimeoutMs, requestTimeoutMs });
+  // Followers forward keep-alives and TTL queries to the leader over the peer listener, as etcd does.
+  const forward = createLeaseForwarder((id) => registry.get(id)?.peerUrls[0], requestTimeoutMs);
+  const lease = new LeaseApi(node, applier, env.clock, { memberId: selfId, electionTimeoutMs: flags.electionTimeoutMs, requestTimeoutMs, forward });
+  serveLeaseRoutes(transport, lease);
   const watch = new WatchApi(applier, env.clock, { memberId: selfId, clusterId, raftTerm: () => node.observe().term });
   lease.start();
   watch.start();

@@ -74,8 +74,8 @@ export function bindLeaseAndWatch(lease: LeaseApi | undefined, watch: WatchApi |
       const res = await lease.revoke(r.ID);
       return { header: { ...header(), revision: BigInt(res.revision) } };
     });
-    out.leaseTimeToLive = (r) => call(() => {
-      const t = lease.timeToLive(r.ID, r.keys);
+    out.leaseTimeToLive = (r) => call(async () => {
+      const t = await lease.timeToLiveAtLeader(r.ID, r.keys);
       return { header: header(), ID: t.id, TTL: BigInt(t.ttlSeconds), grantedTTL: BigInt(t.grantedTtlSeconds), keys: [...t.keys] };
     });
     out.leaseLeases = () => call(() => ({ header: header(), leases: lease.leases().map((id) => ({ ID: id })) }));

@@ -1,0 +1,80 @@
+/**
+ * Lease requests a follower forwards to the leader over the peer listener, as etcd forwards
+ * LeaseKeepAlive (POST /leases) and LeaseTimeToLive (POST /leases/internal): renewals never go
+ * through Raft and only the leader's lessor knows when a lease expires. LeaseLeases is answered
+ * by each member from its own applied state, as on etcd.
+ */
+import { EtcdError } from '../api/index.js';
+import type { LeaseApi, LeaseForwarder, TimeToLiveResult } from '../api/index.js';
+import { peerRequest } from './peer-transport.js';
+import type { PeerTransport } from './peer-transport.js';
+
+export const LEASE_RENEW_PATH = '/leases';
+export const LEASE_TTL_PATH = '/leases/internal';
+
+type Answer<T> = { readonly ok: T } | { readonly error: { readonly code: number; readonly message: string } };
+
+interface WireTimeToLive {
+  readonly id: string;
+  readonly ttlSeconds: number;
+  readonly grantedTtlSeconds: number;
+  /** base64 */
+  readonly keys: readonly string[];
+}
+
+async function answer<T>(work: () => Promise<T>): Promise<Answer<T>> {
+  try {
+    return { ok: await work() };
+  } catch (error) {
+    // etcd errors travel as data; anything else becomes a 500 and the follower retries.
+    if (error instanceof EtcdError) return { error: { code: error.code, message: error.message } };
+    throw error;
+  }
+}
+
+function requestedId(body: unknown): bigint {
+  const id = (body as { id?: unknown } | undefined)?.id;
+  if (typeof id !== 'string' || !/^-?\d+$/.test(id)) throw new Error('lease request without a decimal id');
+  return BigInt(id);
+}
+
+/** The leader's side: serves forwarded keep-alives and TTL queries from this member's lessor only. */
+export function serveLeaseRoutes(transport: PeerTransport, lease: LeaseApi): void {
+  transport.route(LEASE_RENEW_PATH, (body) => answer(async () => (await lease.keepAliveHere(requestedId(body))).ttlSeconds));
+  transport.route(LEASE_TTL_PATH, (body) =>
+    answer(async () => {
+      const withKeys = (body as { keys?: unknown }).keys === true;
+      const t = await lease.timeToLiveHere(requestedId(body), withKeys);
+      return {
+        id: t.id.toString(),
+        ttlSeconds: t.ttlSeconds,
+        grantedTtlSeconds: t.grantedTtlSeconds,
+        keys: t.keys.map((k) => Buffer.from(k).toString('base64')),
+      } satisfies WireTimeToLive;
+    }),
+  );
+}
+
+function unwrap<T>(raw: unknown): T {
+  const a = raw as Answer<T>;
+  if ('error' in a) throw new EtcdError(a.error.code as never, a.error.message);
+  return a.ok;
+}
+
+/** The follower's side: `peerUrlOf` maps a member id to its first peer URL (undefined if unknown). */
+export function createLeaseForwarder(peerUrlOf: (memberId: bigint) => string | undefined, timeoutMs: number): LeaseForwarder {
+  const urlOf = (leaderId: bigint): string => {
+    const url = peerUrlOf(leaderId);
+    if (url === undefined) throw new Error(`no peer URL for leader ${leaderId.toString(16)}`);
+    return url;
+  };
+  return {
+    async keepAlive(leaderId, id) {
+      return unwrap<number>(await peerRequest(urlOf(leaderId), LEASE_RENEW_PATH, { id: id.toString() }, timeoutMs));
+    },
+    async timeToLive(leaderId, id, withKeys): Promise<TimeToLiveResult> {
+      const t = unwrap<WireTimeToLive>(await peerRequest(urlOf(leaderId), LEASE_TTL_PATH, { id: id.toString(), keys: withKeys }, timeoutMs));
+      return { id: BigInt(t.id), ttlSeconds: t.ttlSeconds, grantedTtlSeconds: t.grantedTtlSeconds, keys: t.keys.map((k) => new Uint8Array(Buffer.from(k, 'base64'))) };
+    },
+  };
+}
