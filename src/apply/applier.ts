@@ -1,5 +1,7 @@
 import { EtcdError, etcdError } from '../api/errors.js';
 import type { EtcdErrorSpec } from '../api/errors.js';
+import { AuthStore, SimpleTokenProvider } from '../auth/index.js';
+import type { TokenProvider } from '../auth/index.js';
 import type { Clock, TimerHandle } from '../env/index.js';
 import { Lessor, decodeLeaseRecord, encodeLeaseRecord, leaseRecordKey } from '../lease/index.js';
 import type { LeaseRecord, LessorOptions } from '../lease/index.js';
@@ -9,6 +11,7 @@ import { MvccWatchHistory, WatchHub, feedHubFromStore } from '../watch/index.js'
 import type { WatchHubOptions } from '../watch/index.js';
 import { assert } from '../util/assert.js';
 import { utf8 } from '../util/bytes.js';
+import { applyAuthRequest, checkAppliedRequest } from './auth-apply.js';
 import { decodePayload, encodePayload } from './codec.js';
 import type { AlarmMember, AlarmRequest, InternalRequest, LeaseCheckpointRequest, LeaseGrantRequest } from './requests.js';
 
@@ -34,6 +37,8 @@ export interface ApplierOptions {
   readonly batchIntervalMs?: number;
   /** Entries after which the batch commits regardless of time (etcd's --backend-batch-limit). */
   readonly batchLimitEntries?: number;
+  /** Issues and resolves auth tokens (default: etcd's simple tokens with a 300 s TTL). */
+  readonly tokenProvider?: TokenProvider;
 }
 
 function leaseMetaKey(id: bigint): Uint8Array {
@@ -55,6 +60,10 @@ export class Applier {
   readonly store: MvccStore;
   readonly lessor: Lessor;
   readonly watchHub: WatchHub;
+  /** Users, roles, permissions: state in the meta bucket, applied like everything else. */
+  readonly auth: AuthStore;
+  /** Local (not replicated) token bookkeeping; tokens are assigned when Authenticate applies. */
+  readonly tokens: TokenProvider;
   private readonly clock: Clock;
   private readonly batchIntervalMs: number;
   private readonly batchLimitEntries: number;
@@ -83,6 +92,12 @@ export class Applier {
     feedHubFromStore(this.store, history, (rev, events) => this.watchHub.onApply(rev, events));
     this.recoverLeases();
     this.alarms = this.loadAlarms();
+    this.tokens = options.tokenProvider ?? new SimpleTokenProvider();
+    const store = this.store;
+    this.auth = new AuthStore({ get: (key) => store.getMeta(key), put: (key, value) => store.putMeta(key, value) });
+    const tokens = this.tokens;
+    this.auth.setListener({ invalidateUser: (name) => tokens.invalidateUser(name), enabled: () => tokens.enable(), disabled: () => tokens.disable() });
+    if (this.auth.isEnabled()) tokens.enable();
   }
 
   appliedIndex(): number {
@@ -94,7 +109,8 @@ export class Applier {
     const request = decodePayload<InternalRequest>(payload);
     let result: ApplyResult;
     try {
-      result = { ok: true, response: this.execute(request) };
+      checkAppliedRequest(this.auth, this.lessor, request);
+      result = { ok: true, response: this.execute(request, index) };
     } catch (error) {
       // Request errors (compacted revision, duplicate key, ...) are answers, not failures:
       // every member reaches the same one, and nothing of the request was written.
@@ -149,6 +165,9 @@ export class Applier {
     this.recoverLeases();
     this.watchHub.restore();
     this.alarms = this.loadAlarms();
+    this.auth.reload();
+    if (this.auth.isEnabled()) this.tokens.enable();
+    else this.tokens.disable();
   }
 
   activeAlarms(): readonly AlarmMember[] {
@@ -163,7 +182,7 @@ export class Applier {
     this.entriesInBatch++;
   }
 
-  private execute(request: InternalRequest): unknown {
+  private execute(request: InternalRequest, index: number): unknown {
     if ('put' in request) {
       this.refuseWhenNoSpace();
       return this.store.put(request.put);
@@ -179,6 +198,7 @@ export class Applier {
     if ('leaseGrant' in request) return this.applyLeaseGrant(request.leaseGrant);
     if ('leaseRevoke' in request) return this.applyLeaseRevoke(request.leaseRevoke.id);
     if ('leaseCheckpoint' in request) return this.applyLeaseCheckpoint(request.leaseCheckpoint);
+    if ('auth' in request) return applyAuthRequest(this.auth, this.tokens, request.auth, { index, nowMs: this.clock.nowMs() });
     throw etcdError('NotCapable');
   }
 

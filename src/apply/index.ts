@@ -3,6 +3,7 @@ export type { ApplyResult, ApplierOptions } from './applier.js';
 export { encodePayload, decodePayload } from './codec.js';
 export type {
   InternalRequest,
+  RequestHeader,
   AlarmRequest,
   AlarmType,
   AlarmMember,
@@ -10,3 +11,4 @@ export type {
   LeaseRevokeRequest,
   LeaseCheckpointRequest,
 } from './requests.js';
+export { checkTxn as checkTxnPermission, checkLeaseKeys as checkLeasePermission, authInfoOf } from './auth-apply.js';

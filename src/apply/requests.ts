@@ -1,10 +1,23 @@
+import type { AuthRequest } from '../auth/index.js';
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, TxnRequest } from '../mvcc/index.js';
 
 /**
  * What goes through Raft: one request per entry, applied by every member in log order
  * (etcd's InternalRaftRequest). Reads are not here: they are served after a ReadIndex barrier.
  */
-export type InternalRequest =
+export type InternalRequest = RequestBody & { readonly header?: RequestHeader };
+
+/**
+ * Who proposed a client request (etcd's RequestHeader): the user and the auth revision its
+ * credential was checked at; username "" and revision 0 when the client sent none. Requests the
+ * server makes itself (lease expiry, alarms) carry no header and are not permission-checked.
+ */
+export interface RequestHeader {
+  readonly username: string;
+  readonly authRevision: number;
+}
+
+type RequestBody =
   | { readonly put: PutRequest }
   | { readonly deleteRange: DeleteRangeRequest }
   | { readonly txn: TxnRequest }
@@ -12,7 +25,8 @@ export type InternalRequest =
   | { readonly alarm: AlarmRequest }
   | { readonly leaseGrant: LeaseGrantRequest }
   | { readonly leaseRevoke: LeaseRevokeRequest }
-  | { readonly leaseCheckpoint: LeaseCheckpointRequest };
+  | { readonly leaseCheckpoint: LeaseCheckpointRequest }
+  | { readonly auth: AuthRequest };
 
 /** The id is chosen by the proposing member before proposing, so every member grants the same one. */
 export interface LeaseGrantRequest {
