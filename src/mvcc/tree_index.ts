@@ -1,8 +1,11 @@
 /**
  * All key indexes in key order. Keys are held as latin1 strings (one char per byte): JavaScript
- * string order over chars < 256 equals byte order, which makes the sorted array and the map cheap.
+ * string order over chars < 256 equals byte order, which makes the B+ tree and the map cheap.
+ * The map answers point lookups (every put and single-key range) in O(1); the tree keeps the
+ * order for range scans with O(log n) inserts.
  */
 import { assert } from '../util/index.js';
+import { BTree } from './btree.js';
 import { KeyIndex, type IndexHit } from './key_index.js';
 import type { Revision } from './revision.js';
 
@@ -16,25 +19,12 @@ export interface IndexEntry extends IndexHit {
 
 export class TreeIndex {
   private readonly byKey = new Map<string, KeyIndex>();
-  private sorted: string[] = [];
-  /** sorted[i]'s KeyIndex, so range walks need no map lookups. */
-  private entries: KeyIndex[] = [];
-  /** While bulk loading (rebuild on open), new keys skip the sorted array until endBulkLoad(). */
+  private ordered = new BTree<KeyIndex>();
+  /** While bulk loading (rebuild on open), new keys skip the tree until endBulkLoad(). */
   private bulk = false;
 
   size(): number {
-    return this.sorted.length;
-  }
-
-  private lowerBound(k: string): number {
-    let lo = 0;
-    let hi = this.sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if ((this.sorted[mid] as string) < k) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.byKey.size;
   }
 
   getOrCreate(key: Uint8Array): KeyIndex {
@@ -43,11 +33,7 @@ export class TreeIndex {
     if (ki === undefined) {
       ki = new KeyIndex(key.slice());
       this.byKey.set(k, ki);
-      if (!this.bulk) {
-        const at = this.lowerBound(k);
-        this.sorted.splice(at, 0, k);
-        this.entries.splice(at, 0, ki);
-      }
+      if (!this.bulk) assert(this.ordered.set(k, ki), 'key in the tree index order but not in its map');
     }
     return ki;
   }
@@ -72,12 +58,10 @@ export class TreeIndex {
     }
     const lo = keyString(key);
     const hi = end.length === 0 ? undefined : keyString(end);
-    const sorted = this.sorted;
-    const entries = this.entries;
-    for (let i = this.lowerBound(lo); i < sorted.length; i++) {
-      if (hi !== undefined && (sorted[i] as string) >= hi) break;
-      if (fn(entries[i] as KeyIndex) === false) break;
-    }
+    this.ordered.forEachFrom(lo, (k, ki) => {
+      if (hi !== undefined && k >= hi) return false;
+      return fn(ki) !== false;
+    });
   }
 
   /**
@@ -118,9 +102,17 @@ export class TreeIndex {
     }
     if (emptied.length > 0) {
       for (const k of emptied) this.byKey.delete(k);
-      this.rebuildOrder(this.sorted.filter((k) => this.byKey.has(k)));
+      const keys: string[] = [];
+      const kis: KeyIndex[] = [];
+      this.ordered.forEachFrom(undefined, (k, ki) => {
+        if (!ki.isEmpty()) {
+          keys.push(k);
+          kis.push(ki);
+        }
+      });
+      this.ordered = BTree.fromSorted(keys, kis);
     }
-    assert(this.sorted.length === this.byKey.size, 'tree index order and map disagree');
+    assert(this.ordered.size() === this.byKey.size, 'tree index order and map disagree');
     return available;
   }
 
@@ -138,20 +130,23 @@ export class TreeIndex {
   /** Sort once after loading: inserting keys one by one in revision order would be quadratic. */
   endBulkLoad(): void {
     this.bulk = false;
-    this.rebuildOrder([...this.byKey.keys()].sort());
-    assert(this.sorted.length === this.byKey.size, 'tree index order and map disagree');
+    const keys = [...this.byKey.keys()].sort();
+    const kis = keys.map((k) => this.byKey.get(k) as KeyIndex);
+    this.ordered = BTree.fromSorted(keys, kis);
+    assert(this.ordered.size() === this.byKey.size, 'tree index order and map disagree');
     // A freshly loaded index is checked in full: a corrupt backend must stop the node here.
-    for (const ki of this.entries) ki.checkWellFormed();
+    for (const ki of kis) ki.checkWellFormed();
   }
 
-  private rebuildOrder(sortedKeys: string[]): void {
-    this.sorted = sortedKeys;
-    this.entries = sortedKeys.map((k) => this.byKey.get(k) as KeyIndex);
+  /** Structural check of the order against the map (tests). */
+  checkWellFormed(): void {
+    this.ordered.checkWellFormed();
+    assert(this.ordered.size() === this.byKey.size, 'tree index order and map disagree');
+    this.ordered.forEachFrom(undefined, (k, ki) => assert(this.byKey.get(k) === ki, 'tree index order and map disagree on a key'));
   }
 
   clear(): void {
     this.byKey.clear();
-    this.sorted = [];
-    this.entries = [];
+    this.ordered.clear();
   }
 }
