@@ -1,0 +1,134 @@
+/**
+ * One Jepsen-style run: network, members, leader, workers + nemesis for `timeS`, heal
+ * everything, a recovery phase, stop, check, write the reports. Every namespace, route and
+ * process is removed on the way out, also when something throws; `abortActiveRuns()` does the
+ * same from a signal handler.
+ */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { HistoryRecorder } from '../../histories/index.js';
+import type { NodeName } from '../../nemesis/index.js';
+import { formatSchedule } from '../../nemesis/index.js';
+import { createRand } from '../../src/util/index.js';
+import { RealCluster } from './cluster.js';
+import { Workers } from './clients.js';
+import type { ClientStats, Workload } from './clients.js';
+import { ListAppendWorkload } from './list-append.js';
+import { Members } from './members.js';
+import { NemesisDriver } from './nemesis-driver.js';
+import { createNetwork } from './net.js';
+import type { Network } from './net.js';
+import type { FaultKind, JepsenOptions } from './options.js';
+import { RegisterWorkload } from './register.js';
+import { checkAndWrite } from './report.js';
+import type { Summary } from './report.js';
+import { periodicSchedule } from './schedule.js';
+
+export interface RunResult {
+  readonly summary: Summary;
+  /** The checker's text report. */
+  readonly checkText: string;
+  /** 0 valid, 1 invalid, 2 unknown. */
+  readonly exitCode: number;
+}
+
+const LEADER_TIMEOUT_MS = 60_000;
+
+const active = new Set<() => Promise<void>>();
+
+/** Tears down every run in progress (for SIGINT / SIGTERM handlers). */
+export async function abortActiveRuns(): Promise<void> {
+  await Promise.all([...active].map((teardown) => teardown()));
+}
+
+function workloadOf(o: JepsenOptions): Workload {
+  const rand = createRand(o.seed).fork('workload');
+  if (o.workload === 'register') return new RegisterWorkload(rand, { keys: o.keys, opsPerKey: 300, readRatio: 0.5 });
+  return new ListAppendWorkload(rand, { keys: o.keys * 2, txnsPerKey: 60, maxMicroOps: 4 });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Phase {
+  readonly net: Network;
+  readonly members: Members;
+  readonly cluster: RealCluster;
+}
+
+async function bringUp(o: JepsenOptions, outDir: string, names: NodeName[], log: (l: string) => void, register: (t: () => Promise<void>) => void): Promise<Phase> {
+  const net = await createNetwork(o.net, names, log);
+  const members = new Members(names, o.target, net, outDir, `jepsen-${process.pid}-${o.seed}`);
+  const cluster = new RealCluster(members, net);
+  let torn = false;
+  register(async () => {
+    if (torn) return;
+    torn = true;
+    cluster.close();
+    await members.stopAll();
+    await net.teardown();
+  });
+  for (const n of names) members.start(n);
+  const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
+  log(`cluster up (${o.target}, ${net.mode}): ${names.map((n) => `${n}=${members.clientUrl(n)}`).join(' ')}; leader ${leader}`);
+  return { net, members, cluster };
+}
+
+export async function runJepsen(o: JepsenOptions, log: (line: string) => void = console.log): Promise<RunResult> {
+  const outDir = o.out === undefined ? mkdtempSync(join(tmpdir(), `tsetcd-jepsen-${o.target}-`)) : resolve(o.out);
+  mkdirSync(outDir, { recursive: true });
+  const names = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
+  const notes: string[] = [];
+  let teardown: (() => Promise<void>) | undefined;
+  const register = (t: () => Promise<void>): void => {
+    teardown = t;
+    active.add(t);
+  };
+  try {
+    const { net, members, cluster } = await bringUp(o, outDir, names, log, register);
+    let kinds: readonly FaultKind[] = o.nemesis;
+    if (kinds.includes('partition') && !net.canPartition) {
+      kinds = kinds.filter((k) => k !== 'partition');
+      notes.push('partition unavailable without network namespaces: not run');
+    }
+    const schedule = periodicSchedule(createRand(o.seed).fork('nemesis'), { nodes: names, kinds, durationMs: o.timeS * 1000, quietMs: o.quietS * 1000, faultMs: o.faultS * 1000 });
+    log(formatSchedule(schedule));
+    const recorder = new HistoryRecorder();
+    const t0 = process.hrtime.bigint();
+    const nowNs = (): number => Number(process.hrtime.bigint() - t0);
+    const workers = new Workers({ recorder, nowNs, nodes: names, urlOf: (n) => members.clientUrl(n), clients: o.clients, opTimeoutMs: o.opTimeoutMs, workload: workloadOf(o) });
+    const driver = new NemesisDriver(cluster, recorder, nowNs, log);
+    cluster.startLeaderPolling();
+    workers.start();
+    const nemesis = driver.run(schedule, 0);
+    await sleep(o.timeS * 1000);
+    driver.stop();
+    await nemesis;
+    log('healing: network, paused and killed members');
+    await driver.apply({ f: 'heal' });
+    for (const n of names) await driver.apply({ f: 'resume', node: { by: 'id', id: n } });
+    for (const n of names) await driver.apply({ f: 'restart', node: { by: 'id', id: n } });
+    const okBeforeRecovery = workers.stats.ok;
+    await sleep(o.recoveryS * 1000);
+    const stats: ClientStats = await workers.stop();
+    const workloadS = nowNs() / 1e9;
+    const recoveryOk = stats.ok - okBeforeRecovery;
+    if (recoveryOk === 0) notes.push('no operation succeeded after the faults were healed (liveness)');
+    const faultsApplied = driver.faultsApplied();
+    const netMode = net.mode;
+    await teardown?.();
+    log(`workload done: ${stats.invoked} ops in ${workloadS.toFixed(1)} s; checking...`);
+    const model = o.workload === 'register' ? 'cas-register' : 'list-append';
+    const { summary, text } = checkAndWrite(outDir, recorder.history(), model, o.checkTimeoutS * 1000, (c) => ({
+      target: o.target, workload: o.workload, model: c.model, nodes: o.nodes, nemesis: kinds, net: netMode, seed: o.seed,
+      verdict: c.verdict, workloadS, ops: stats, okPerS: stats.ok / workloadS, faultsApplied, faults: driver.faults,
+      recoveryOk, checkMs: c.checkMs, outDir, notes,
+    }));
+    return { summary, checkText: text, exitCode: summary.verdict === 'valid' ? 0 : summary.verdict === 'invalid' ? 1 : 2 };
+  } finally {
+    if (teardown !== undefined) {
+      await teardown();
+      active.delete(teardown);
+    }
+  }
+}
