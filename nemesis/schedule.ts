@@ -36,10 +36,12 @@ export interface ScheduleConfig {
   readonly maxEpisodes?: number;
   readonly maxEpisodeMs?: number;
   readonly families?: readonly FaultFamily[];
+  /** Only these cuts in the partition family (and no slow links); default: every kind and slow links. */
   readonly partitionKinds?: readonly PartitionKind[];
   readonly clockSkewMsMax?: number;
   readonly clockJumpMsMax?: number;
   readonly slowFsyncMsMax?: number;
+  readonly slowLinkMsMax?: number;
 }
 
 /** One fault as generated: its start action, and its end action(s) if it lasts. */
@@ -50,7 +52,7 @@ interface Episode {
   readonly end: readonly NemesisAction[];
 }
 
-const DEFAULTS = { maxEpisodes: 8, maxEpisodeMs: 5_000, clockSkewMsMax: 2_000, clockJumpMsMax: 5_000, slowFsyncMsMax: 500 };
+const DEFAULTS = { maxEpisodes: 8, maxEpisodeMs: 5_000, clockSkewMsMax: 2_000, clockJumpMsMax: 5_000, slowFsyncMsMax: 500, slowLinkMsMax: 500 };
 
 /** Placeholder id in generated add-learner/promote episodes; numbered n<k> when flattened. */
 const NEW_LEARNER = '\u0000learner';
@@ -92,8 +94,15 @@ function familyArbitrary(family: FaultFamily, s: Settings): fc.Arbitrary<Fault> 
   const byId = id.map((n): NodeSelector => ({ by: 'id', id: n }));
   const everyNode = (f: 'restart' | 'resume'): NemesisAction[] => nodes.map((n) => ({ f, node: { by: 'id', id: n } }));
   switch (family) {
-    case 'partition':
-      return partitionArbitrary(nodes, s.partitionKinds ?? PARTITION_KINDS).map((partition) => ({ start: { f: 'partition', partition }, end: [{ f: 'heal' }] }));
+    case 'partition': {
+      const cut = partitionArbitrary(nodes, s.partitionKinds ?? PARTITION_KINDS).map((partition): Fault => ({ start: { f: 'partition', partition }, end: [{ f: 'heal' }] }));
+      // A slow link rather than a cut one, a quarter of the time, unless the cuts were chosen.
+      if (nodes.length < 2 || s.partitionKinds !== undefined) return cut;
+      const slow = fc.tuple(fc.shuffledSubarray([...nodes], { minLength: 2, maxLength: 2 }), fc.integer({ min: 1, max: s.slowLinkMsMax })).map(
+        ([[a, b], extraMs]): Fault => ({ start: { f: 'slow-link', a: a as NodeName, b: b as NodeName, extraMs }, end: [{ f: 'heal' }] }),
+      );
+      return fc.oneof({ arbitrary: cut, weight: 3 }, { arbitrary: slow, weight: 1 });
+    }
     case 'crash':
       return fc.oneof(
         byId.map((node): Fault => ({ start: { f: 'kill', node }, end: [{ f: 'restart', node }] })),

@@ -53,9 +53,15 @@ export type DiskFaultKind = DiskFault['kind'];
 export const DISK_FAULT_KINDS: readonly DiskFaultKind[] = ['lose-unsynced', 'torn-write', 'corruption', 'slow-fsync'];
 
 export type NemesisAction =
-  | { readonly f: 'partition'; readonly partition: Partition }
-  /** Removes every partition (not slow disks or paused processes). */
-  | { readonly f: 'heal' }
+  /**
+   * `id` names this partition so that a later heal can end it alone: the simulator's profile
+   * lets partitions overlap and ends each one separately.
+   */
+  | { readonly f: 'partition'; readonly partition: Partition; readonly id?: string }
+  /** Removes every partition and slow link (not slow disks or paused processes), or only the one named `id`. */
+  | { readonly f: 'heal'; readonly id?: string }
+  /** Messages between `a` and `b` (both ways) take `extraMs` longer; nothing is lost. Ended by heal. */
+  | { readonly f: 'slow-link'; readonly a: NodeName; readonly b: NodeName; readonly extraMs: number; readonly id?: string }
   /** kill -9: the process is gone, its unsynced writes may survive (the OS still has them). */
   | { readonly f: 'kill'; readonly node: NodeSelector }
   | { readonly f: 'restart'; readonly node: NodeSelector }
@@ -78,6 +84,7 @@ export type NemesisF = NemesisAction['f'];
 export const NEMESIS_FS: readonly NemesisF[] = [
   'partition',
   'heal',
+  'slow-link',
   'kill',
   'restart',
   'pause',
@@ -114,9 +121,11 @@ export function describePartition(p: Partition): string {
 export function describeAction(a: NemesisAction): string {
   switch (a.f) {
     case 'partition':
-      return `partition ${describePartition(a.partition)}`;
+      return `partition ${describePartition(a.partition)}${a.id === undefined ? '' : ` #${a.id}`}`;
     case 'heal':
-      return 'heal';
+      return a.id === undefined ? 'heal' : `heal #${a.id}`;
+    case 'slow-link':
+      return `slow-link ${a.a}<->${a.b} +${a.extraMs}ms${a.id === undefined ? '' : ` #${a.id}`}`;
     case 'kill':
     case 'restart':
     case 'pause':
@@ -150,8 +159,12 @@ export function actionToOp(a: NemesisAction): { f: string; value: Value } {
 export interface FaultTarget {
   nodes(): readonly NodeName[];
   leader(): NodeName | undefined;
-  partition(p: Partition): void;
-  heal(): void;
+  /** `id`, when given, lets heal(id) end this partition alone. */
+  partition(p: Partition, id?: string): void;
+  /** Every partition, or only partition `id`. */
+  heal(id?: string): void;
+  /** Optional: a target that cannot slow one link skips slow-link actions. */
+  slowLink?(a: NodeName, b: NodeName, extraMs: number, id?: string): void;
   kill(id: NodeName): void;
   restart(id: NodeName): void;
   pause(id: NodeName): void;
@@ -180,10 +193,17 @@ export function applyAction(target: FaultTarget, a: NemesisAction): boolean {
   switch (a.f) {
     case 'partition':
       if (a.partition.kind === 'isolate-leader' && target.leader() === undefined) return false;
-      target.partition(a.partition);
+      if (a.id === undefined) target.partition(a.partition);
+      else target.partition(a.partition, a.id);
       return true;
     case 'heal':
-      target.heal();
+      if (a.id === undefined) target.heal();
+      else target.heal(a.id);
+      return true;
+    case 'slow-link':
+      if (target.slowLink === undefined) return false;
+      if (a.id === undefined) target.slowLink(a.a, a.b, a.extraMs);
+      else target.slowLink(a.a, a.b, a.extraMs, a.id);
       return true;
     case 'kill':
       return onNode(a.node, (id) => target.kill(id));

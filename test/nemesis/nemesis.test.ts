@@ -31,6 +31,8 @@ function namedNodes(a: NemesisAction): string[] {
     }
     case 'heal':
       return [];
+    case 'slow-link':
+      return [a.a, a.b];
     case 'add-learner':
     case 'promote':
       return [a.id];
@@ -178,11 +180,11 @@ describe('nemesis actions against a target', () => {
     leader(): string | undefined {
       return this.leaderId;
     }
-    partition(p: Partition): void {
-      this.calls.push(`partition ${p.kind}`);
+    partition(p: Partition, id?: string): void {
+      this.calls.push(`partition ${p.kind}${id === undefined ? '' : ` #${id}`}`);
     }
-    heal(): void {
-      this.calls.push('heal');
+    heal(id?: string): void {
+      this.calls.push(id === undefined ? 'heal' : `heal #${id}`);
     }
     kill(id: string): void {
       this.calls.push(`kill ${id}`);
@@ -251,6 +253,28 @@ describe('nemesis actions against a target', () => {
     expect(applyAction(leaderless, { f: 'partition', partition: { kind: 'isolate-leader' } })).toBe(false);
     expect(applyAction(leaderless, { f: 'pause', node: { by: 'id', id: 'n2' } })).toBe(true);
     expect(leaderless.calls).toEqual(['pause n2']);
+  });
+
+  it('named partitions heal one at a time; slow-link is skipped by a target that cannot do it', () => {
+    const target = new RecordingTarget('n1');
+    const actions: NemesisAction[] = [
+      { f: 'partition', partition: { kind: 'halves', sides: [['n1'], ['n2']] }, id: 'a' },
+      { f: 'partition', partition: { kind: 'one-way', from: ['n3'], to: ['n4'] }, id: 'b' },
+      { f: 'heal', id: 'a' },
+      { f: 'heal' },
+    ];
+    expect(actions.map((a) => applyAction(target, a))).toEqual([true, true, true, true]);
+    expect(target.calls).toEqual(['partition halves #a', 'partition one-way #b', 'heal #a', 'heal']);
+    expect(applyAction(target, { f: 'slow-link', a: 'n1', b: 'n2', extraMs: 30 })).toBe(false);
+    const slow = Object.assign(new RecordingTarget('n1'), {
+      slowLink(this: RecordingTarget, a: string, b: string, extraMs: number, id?: string): void {
+        this.calls.push(`slow ${a} ${b} ${extraMs} ${id ?? '-'}`);
+      },
+    });
+    expect(applyAction(slow, { f: 'slow-link', a: 'n1', b: 'n2', extraMs: 30, id: 's' })).toBe(true);
+    expect(slow.calls).toEqual(['slow n1 n2 30 s']);
+    expect(describeAction({ f: 'slow-link', a: 'n1', b: 'n2', extraMs: 30, id: 's' })).toBe('slow-link n1<->n2 +30ms #s');
+    expect(describeAction({ f: 'heal', id: 's' })).toBe('heal #s');
   });
 
   it('actions become nemesis history ops with JSON values', () => {
