@@ -10,6 +10,8 @@ import type { RpcDescriptor, RpcTypes } from './generated/services.js';
 import { GrpcCode } from './services.js';
 import type { BidiRpcKey, GrpcStatusError, ServerStreamRpcKey, UnaryRpcKey } from './services.js';
 import { parseListenUrl } from './server.js';
+import { isTlsUrl, withoutTlsScheme } from './tls.js';
+import type { ClientTls } from './tls.js';
 
 export interface ClientCallOptions {
   /** Sent as metadata "token", as etcd clients do after Authenticate. */
@@ -25,6 +27,11 @@ export interface ClientCallOptions {
 export interface ClientOptions {
   /** A private connection instead of grpc-js's process-wide shared one (load generators). */
   readonly ownConnection?: boolean;
+  /**
+   * Dial with TLS (CA to verify the server, client certificate, skip verification). An
+   * https:// or unixs: target dials with TLS even without this (default roots).
+   */
+  readonly tls?: ClientTls;
 }
 
 /** A bidirectional call: send requests, iterate responses; iteration throws the final error. */
@@ -122,10 +129,16 @@ function responsesOf<Res>(call: grpc.ClientReadableStream<Res> | grpc.ClientDupl
   };
 }
 
-/** target: "host:port", "http://host:port" or "unix:path". */
+function credentialsOf(tls: ClientTls): grpc.ChannelCredentials {
+  return grpc.credentials.createSsl(tls.ca ?? null, tls.key ?? null, tls.cert ?? null, tls.skipVerify === true ? { rejectUnauthorized: false } : {});
+}
+
+/** target: "host:port", "http[s]://host:port" or "unix[s]:path". */
 export function createGrpcClient(target: string, options: ClientOptions = {}): EtcdGrpcClient {
   const channelOptions: grpc.ChannelOptions = options.ownConnection === true ? { 'grpc.use_local_subchannel_pool': 1 } : {};
-  const client = new grpc.Client(parseListenUrl(target), grpc.credentials.createInsecure(), channelOptions);
+  const tls = options.tls ?? (isTlsUrl(target) ? {} : undefined);
+  const credentials = tls === undefined ? grpc.credentials.createInsecure() : credentialsOf(tls);
+  const client = new grpc.Client(parseListenUrl(withoutTlsScheme(target)), credentials, channelOptions);
   const codecs = (key: keyof RpcTypes): { d: RpcDescriptor; encode: (m: unknown) => Buffer; decode: (b: Buffer) => unknown } => {
     const d = RPCS[key] as unknown as RpcDescriptor;
     return { d, encode: d.encodeRequest as (m: unknown) => Buffer, decode: d.decodeResponse as (b: Buffer) => unknown };

@@ -11,10 +11,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
 import { parseListenUrl } from './server.js';
+import { isTlsUrl, serverTlsOptions, withoutTlsScheme } from './tls.js';
+import type { ServerTls } from './tls.js';
+
+export interface ClientFrontOptions {
+  /**
+   * Serves https:// (and unixs:) URLs: TLS is terminated first, then the decrypted stream is
+   * sniffed as on a cleartext port. ALPN offers http/1.1 before h2 so that HTTP clients which
+   * offer both (curl, browsers) reach the gateway over HTTP/1.1; gRPC clients offer only h2.
+   */
+  readonly tls?: ServerTls;
+}
 
 export interface ClientFront {
-  /** Listens on "http://host:port" | "host:port" | "unix:path"; resolves with the bound port (0 for unix). */
+  /** Listens on "http[s]://host:port" | "host:port" | "unix[s]:path"; resolves with the bound port (0 for unix). */
   listen(url: string): Promise<number>;
   /** Stops listening and closes gateway connections (gRPC connections close with the gRPC server). */
   close(): Promise<void>;
@@ -29,9 +41,24 @@ function isHttp2(head: Buffer): boolean | undefined {
   return n === H2_PREFACE.length ? true : undefined;
 }
 
+function tlsListener(url: string, tls: ServerTls | undefined, route: (socket: Socket) => void): NetServer {
+  if (tls === undefined) {
+    throw new Error(`TLS key/cert (--cert-file, --key-file) must be provided for client url ${url} with HTTPS scheme`);
+  }
+  const server = createTlsServer(serverTlsOptions(tls, ['http/1.1', 'h2']), (socket) => {
+    socket.setNoDelay(true);
+    route(socket);
+  });
+  // A failed handshake (no or an untrusted client certificate, plain text on a TLS port)
+  // only ends that connection.
+  server.on('tlsClientError', (_error, socket) => socket.destroy());
+  return server;
+}
+
 export function createClientFront(
   grpcServer: { injectConnection(connection: Duplex): void },
   gateway: { handle(req: IncomingMessage, res: ServerResponse): void },
+  options: ClientFrontOptions = {},
 ): ClientFront {
   const http = createHttpServer({ keepAliveTimeout: 5000 }, (req, res) => gateway.handle(req, res));
   const listeners: NetServer[] = [];
@@ -64,8 +91,8 @@ export function createClientFront(
 
   return {
     listen(url: string): Promise<number> {
-      const address = parseListenUrl(url);
-      const server = createNetServer({ noDelay: true }, route);
+      const address = parseListenUrl(withoutTlsScheme(url));
+      const server = isTlsUrl(url) ? tlsListener(url, options.tls, route) : createNetServer({ noDelay: true }, route);
       listeners.push(server);
       return new Promise((resolve, reject) => {
         server.once('error', (error) => reject(new Error(`cannot listen on ${url}: ${error.message}`)));

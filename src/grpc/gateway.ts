@@ -17,6 +17,7 @@ import { GatewayMetrics } from './gateway-metrics.js';
 import type { Gauge } from './gateway-metrics.js';
 import { GrpcCode, isGrpcStatusError } from './services.js';
 import type { BidiStream, CallContext, EtcdServices, GrpcStatusError } from './services.js';
+import { verifiedClientCommonName } from './tls.js';
 
 export interface GatewayOptions {
   /** Reported by /version. */
@@ -160,6 +161,7 @@ function contextOf(req: IncomingMessage, res: ServerResponse): CallContext {
     requireLeader: false,
     signal: controller.signal,
     peer: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
+    certCommonName: verifiedClientCommonName(req.socket),
     metadata: header,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * Peer traffic between real members over HTTP/2 (cleartext, node:http2) on --listen-peer-urls.
+ * Peer traffic between real members over HTTP/2 (node:http2) on --listen-peer-urls: cleartext
+ * for http:// URLs, TLS for https:// ones (--peer-cert-file and friends, see PeerTls).
  *
  * - One long-lived POST /raft/stream per peer carries length-prefixed frames; each frame is the
  *   batch of messages this member sent that peer in one tick (flushed on setImmediate).
@@ -17,6 +18,18 @@ import type { Logger, Transport } from '../env/index.js';
 import type { Message } from '../raft/index.js';
 import type { NodeId } from '../util/index.js';
 import { FrameParser, PeerCodecError, checkMessage, decodeBatch, encodeBatch, frame } from './peer-codec.js';
+import { clientTlsOptions, isTlsUrl, serverTlsOptions } from './tls.js';
+import type { ClientTls, ServerTls } from './tls.js';
+
+/**
+ * Peer TLS, as etcd's --peer-* flags: a member serves https:// peer URLs with `server` and
+ * dials https:// peers with `client` (its own certificate as the client certificate, the peer
+ * CA to verify the other side; auto-tls skips the verification of self-signed peers).
+ */
+export interface PeerTls {
+  readonly server?: ServerTls;
+  readonly client: ClientTls;
+}
 
 export interface PeerTransportOptions {
   readonly selfId: NodeId;
@@ -37,6 +50,8 @@ export interface PeerTransportOptions {
   readonly onRemovedByPeer?: () => void;
   /** Called when a message to `id` is dropped (the node may report the peer unreachable). */
   readonly onDrop?: (id: NodeId, message: Message) => void;
+  /** Needed to listen on or dial https:// peer URLs. */
+  readonly tls?: PeerTls;
 }
 
 export type JsonRoute = (body: unknown) => Promise<unknown>;
@@ -195,7 +210,7 @@ export class PeerTransport implements Transport<Message> {
 
   private session(link: Link): ClientHttp2Session {
     if (link.session && !link.session.destroyed && !link.session.closed) return link.session;
-    const session = http2.connect(link.url);
+    const session = connectPeer(link.url, this.options.tls?.client);
     const failIfCurrent = (): void => {
       if (link.session === session) this.fail(link);
     };
@@ -230,7 +245,7 @@ export class PeerTransport implements Transport<Message> {
     const url = this.options.peerUrls(to)?.[0];
     if (url === undefined) return this.drop(to, message);
     const body = encodeBatch([message]);
-    const session = http2.connect(url);
+    const session = connectPeer(url, this.options.tls?.client);
     session.on('error', () => undefined);
     try {
       const stream = session.request({ ':method': 'POST', ':path': '/raft/snapshot', [H_CLUSTER]: this.clusterId, [H_FROM]: this.options.selfId, [H_TO]: to });
@@ -262,10 +277,10 @@ export class PeerTransport implements Transport<Message> {
 
   // ---- receiving ------------------------------------------------------------------------------
 
-  /** Listens on a peer URL (http://host:port); resolves with the bound port. */
+  /** Listens on a peer URL (http[s]://host:port); resolves with the bound port. */
   listen(url: string): Promise<number> {
     const { hostname, port } = new URL(url);
-    const server = http2.createServer();
+    const server = this.createServer(url);
     server.on('session', (session) => {
       this.serverSessions.add(session);
       session.on('close', () => this.serverSessions.delete(session));
@@ -280,6 +295,19 @@ export class PeerTransport implements Transport<Message> {
         resolve(typeof address === 'object' && address !== null ? address.port : Number(port));
       });
     });
+  }
+
+  private createServer(url: string): Http2Server {
+    if (!isTlsUrl(url)) return http2.createServer();
+    const tls = this.options.tls?.server;
+    if (tls === undefined) throw new Error(`TLS key/cert (--peer-cert-file, --peer-key-file) must be provided for peer url ${url} with HTTPS scheme`);
+    const server = http2.createSecureServer(serverTlsOptions(tls, ['h2']));
+    // A refused handshake (no or an untrusted certificate under --peer-client-cert-auth) ends only that connection.
+    server.on('tlsClientError', (error, socket) => {
+      this.options.logger.warn('peer TLS handshake refused', { from: socket.remoteAddress, error: error.message });
+      socket.destroy();
+    });
+    return server as unknown as Http2Server;
   }
 
   private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
@@ -413,9 +441,17 @@ export class PeerTransport implements Transport<Message> {
   }
 }
 
-/** A JSON request to a peer's route (GET without a body); rejects on a non-200 answer or after `timeoutMs`. */
-export async function peerRequest(url: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
-  const session = http2.connect(url);
+/** An HTTP/2 session to a peer: TLS for an https:// URL (default roots when `tls` is undefined). */
+function connectPeer(url: string, tls: ClientTls | undefined): ClientHttp2Session {
+  return isTlsUrl(url) ? http2.connect(url, clientTlsOptions(tls ?? {})) : http2.connect(url);
+}
+
+/**
+ * A JSON request to a peer's route (GET without a body); rejects on a non-200 answer or after
+ * `timeoutMs`. `tls` is used for https:// URLs.
+ */
+export async function peerRequest(url: string, path: string, body: unknown, timeoutMs: number, tls?: ClientTls): Promise<unknown> {
+  const session = connectPeer(url, tls);
   session.on('error', () => undefined);
   try {
     return await new Promise<unknown>((resolve, reject) => {

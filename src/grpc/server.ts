@@ -7,11 +7,13 @@
  * unencodable response becomes an INTERNAL status instead of an exception inside grpc-js.
  */
 import type { Duplex } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { RPCS } from './generated/services.js';
 import type { RpcDescriptor, RpcKey } from './generated/services.js';
 import { GrpcCode, isGrpcStatusError, isUnaryRpcKey } from './services.js';
 import type { BidiStream, CallContext, EtcdServices, GrpcStatusError, ResponseSink } from './services.js';
+import { commonNameOf } from './tls.js';
 
 export interface GrpcServerOptions {
   /**
@@ -81,6 +83,7 @@ interface CallLike {
   readonly metadata: grpc.Metadata;
   readonly cancelled: boolean;
   getPeer(): string;
+  getAuthContext(): { sslPeerCertificate?: PeerCertificate };
   on(event: 'cancelled', listener: () => void): unknown;
 }
 
@@ -97,6 +100,10 @@ function makeContext(call: CallLike): CallContext {
     authToken: firstMetadata(call.metadata, 'token') ?? firstMetadata(call.metadata, 'authorization'),
     requireLeader: firstMetadata(call.metadata, 'hasleader') === 'true',
     peer: call.getPeer(),
+    // grpc-js reports a certificate only once the handshake verified it (socket.authorized).
+    get certCommonName(): string | undefined {
+      return commonNameOf(call.getAuthContext().sslPeerCertificate);
+    },
     get signal(): AbortSignal {
       if (controller === undefined) {
         const c = new AbortController();

@@ -66,6 +66,12 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The remote address, for logs. */
   readonly peer: string;
+  /**
+   * The common name of the client's TLS certificate, present only on a TLS connection whose
+   * client certificate was verified against --trusted-ca-file (--client-cert-auth). etcd
+   * takes it as the user name when auth is enabled and the request carries no token.
+   */
+  readonly certCommonName?: string | undefined;
   /** First value of a request metadata entry (names are lower-case), if present. */
   metadata(name: string): string | undefined;
 }
