@@ -10,7 +10,7 @@ import type { Logger } from '../env/index.js';
 import { LmdbBackend } from '../mvcc/index.js';
 import { MemberRegistry, MembershipMachine, ServerNode } from '../server/index.js';
 import type { Member } from '../server/index.js';
-import { GatewayMetrics, PeerTransport, bindServices, createClientFront, createGateway, createGrpcServer, createLeaseForwarder, instrumentServices, peerRequest, serveLeaseRoutes } from '../grpc/index.js';
+import { GatewayMetrics, PeerTransport, bindServices, createClientFront, createGateway, createGrpcServer, createLeaseForwarder, instrumentServices, peerRequest, refuseOnLearner, serveLeaseRoutes } from '../grpc/index.js';
 import type { GrpcServer } from '../grpc/index.js';
 import { nodeId, nodeIdFromBigInt, nodeIdToBigInt } from '../util/index.js';
 import type { ServerFlags } from './flags.js';
@@ -162,7 +162,9 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   // Client port: gRPC and the HTTP/JSON gateway (/v3/*, /health, /version, /metrics) share it,
   // as on etcd; createClientFront sends each connection to one or the other (src/grpc/gateway-front.ts).
   const metrics = new GatewayMetrics();
-  const services = instrumentServices(bindServices({ kv, maintenance, cluster, lease, watch, lock, election, memberId: selfId, clusterId }), metrics);
+  // A learner serves only Status and serializable Range, as etcd's interceptors allow.
+  const bound = refuseOnLearner(bindServices({ kv, maintenance, cluster, lease, watch, lock, election, memberId: selfId, clusterId }), () => self.isLearner);
+  const services = instrumentServices(bound, metrics);
   const grpc: GrpcServer = createGrpcServer(services, {
     maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
   });
