@@ -56,7 +56,10 @@ export class ServerNode<R> {
   private readonly wal: Wal;
   private readonly snaps: SnapStore;
   private readonly waiters = new Map<string, Waiter<R>>();
-  private readonly readWaiters: Array<{ ctx: string; waiter: Waiter<void> }> = [];
+  /** Reads that arrived since the last ReadIndex was issued; the next drain issues one for all. */
+  private readBatch: Array<Waiter<void>> = [];
+  /** ReadIndex requests in flight, oldest first, each with every read it answers. */
+  private readonly readWaiters: Array<{ ctx: string; waiters: Array<Waiter<void>> }> = [];
   private readonly pendingReads: Array<{ index: number; waiter: Waiter<void> }> = [];
   private readonly snapshotsSent: NodeId[] = [];
   /** Indexes of the snapshots kept on disk, oldest first; the WAL is kept from the oldest. */
@@ -194,15 +197,32 @@ export class ServerNode<R> {
     }
   }
 
-  /** Resolves once this member has applied everything committed before the call (ReadIndex). */
+  /**
+   * Resolves once this member has applied everything committed before the call (ReadIndex).
+   * Reads are coalesced as etcd's linearizableReadLoop does: every read that arrives before the
+   * next drain shares one ReadIndex (on a leader of several members, one heartbeat round). Safe
+   * because the ReadIndex is issued after all of them arrived, so the commit index it captures
+   * covers every write any of them could have seen complete.
+   */
   linearizableBarrier(): Promise<void> {
     if (this.stopped) return Promise.reject(new NodeRequestError('stopped'));
-    const ctx = `${this.epoch}:r${++this.readSeq}`;
-    const refused = this.refusal(() => this.raft.readIndex(utf8(ctx)));
-    if (refused) return Promise.reject(refused);
-    const promise = new Promise<void>((resolve, reject) => this.readWaiters.push({ ctx, waiter: { resolve, reject } }));
+    const promise = new Promise<void>((resolve, reject) => this.readBatch.push({ resolve, reject }));
     this.scheduleDrain();
     return promise;
+  }
+
+  /** Issues one ReadIndex for the reads batched since the last one (at the start of a drain). */
+  private issueReadIndex(): void {
+    if (this.readBatch.length === 0 || this.stopped) return;
+    const waiters = this.readBatch;
+    this.readBatch = [];
+    const ctx = `${this.epoch}:r${++this.readSeq}`;
+    const refused = this.refusal(() => this.raft.readIndex(utf8(ctx)));
+    if (refused) {
+      for (const w of waiters) w.reject(refused);
+      return;
+    }
+    this.readWaiters.push({ ctx, waiters });
   }
 
   transferLeadership(target: NodeId): void {
@@ -255,6 +275,7 @@ export class ServerNode<R> {
   // ---- the Ready loop -----------------------------------------------------------------------
 
   private drain(): void {
+    this.issueReadIndex();
     try {
       let rounds = 0;
       while (!this.stopped && this.raft.hasReady()) {
@@ -347,20 +368,21 @@ export class ServerNode<R> {
     if (at < 0) return;
     // A ReadState answers its own request and every earlier one still waiting.
     const answered = this.readWaiters.splice(0, at + 1);
-    for (const { waiter } of answered) this.pendingReads.push({ index: rs.index, waiter });
+    for (const { waiters } of answered) for (const waiter of waiters) this.pendingReads.push({ index: rs.index, waiter });
   }
 
   private releaseReads(): void {
+    if (this.pendingReads.length === 0) return;
     const applied = this.machine.appliedIndex();
-    for (let i = 0; i < this.pendingReads.length; ) {
-      const read = this.pendingReads[i];
-      if (read && read.index <= applied) {
-        this.pendingReads.splice(i, 1);
-        read.waiter.resolve();
-      } else {
-        i++;
-      }
+    const waiting: Array<{ index: number; waiter: Waiter<void> }> = [];
+    const ready: Array<Waiter<void>> = [];
+    for (const read of this.pendingReads) {
+      if (read.index <= applied) ready.push(read.waiter);
+      else waiting.push(read);
     }
+    if (ready.length === 0) return;
+    this.pendingReads.splice(0, this.pendingReads.length, ...waiting);
+    for (const waiter of ready) waiter.resolve();
   }
 
   private onLeaderChange(leader: NodeId): void {
@@ -375,7 +397,7 @@ export class ServerNode<R> {
       this.waiters.delete(key);
       waiter.reject(new NodeRequestError('leaderChanged'));
     }
-    for (const { waiter } of this.readWaiters.splice(0)) waiter.reject(new NodeRequestError('leaderChanged'));
+    for (const { waiters } of this.readWaiters.splice(0)) for (const waiter of waiters) waiter.reject(new NodeRequestError('leaderChanged'));
   }
 
   private maybeSnapshot(): void {
@@ -426,9 +448,8 @@ export class ServerNode<R> {
     if (this.tickTimer) this.env.clock.clearTimer(this.tickTimer);
     for (const waiter of this.waiters.values()) waiter.reject(new NodeRequestError('stopped'));
     this.waiters.clear();
-    for (const { waiter } of [...this.readWaiters.splice(0), ...this.pendingReads.splice(0)]) {
-      waiter.reject(new NodeRequestError('stopped'));
-    }
+    const reads = [...this.readBatch.splice(0), ...this.readWaiters.splice(0).flatMap((r) => r.waiters), ...this.pendingReads.splice(0).map((r) => r.waiter)];
+    for (const waiter of reads) waiter.reject(new NodeRequestError('stopped'));
     try {
       this.wal.close();
     } catch {
