@@ -134,13 +134,16 @@ function lostUpdates(txns: readonly Operation[]): Anomaly[] {
   const groups = new Map<string, Operation[]>();
   for (const t of txns) {
     const seen = new Map<string, Value[]>();
+    // Only a txn's first append after its first read of a key counts; later appends to the key
+    // are the same update (counting them grouped unrelated txns under a placeholder version).
+    const counted = new Set<string>();
     for (const [f, k, v] of mopsOf(t.output)) {
       const key = keyText(k);
       if (f === 'r' && !seen.has(key)) seen.set(key, Array.isArray(v) ? v : []);
-      else if (f === 'append' && seen.has(key)) {
+      else if (f === 'append' && seen.has(key) && !counted.has(key)) {
         const g = `${key}\u0000${valueKey(seen.get(key) as Value[])}`;
         groups.set(g, [...(groups.get(g) ?? []), t]);
-        seen.set(key, [NaN]);
+        counted.add(key);
       }
     }
   }
