@@ -26,6 +26,8 @@ function keyAndValue(op: Invocation): { key: string; value: unknown } {
 export class RegisterWorkload implements Workload {
   readonly name = 'register';
   private nextValue = 1;
+  /** Values last written (or swapped in) per key: cas compares against one of them. */
+  private readonly recent = new Map<string, number[]>();
   private readonly pool: KeyPool;
 
   constructor(
@@ -40,9 +42,11 @@ export class RegisterWorkload implements Workload {
     const roll = this.rand.float();
     if (roll < this.config.readRatio) return { f: 'read', value: { key, value: null } };
     const to = this.nextValue++;
-    if (roll < this.config.readRatio + (1 - this.config.readRatio) / 2) return { f: 'write', value: { key, value: to } };
-    // Compare against a recent value, so that a fair share of swaps succeed.
-    const from = Math.max(1, to - 1 - this.rand.int(4));
+    const recent = this.recent.get(key) ?? [];
+    this.recent.set(key, [...recent.slice(-2), to]);
+    if (recent.length === 0 || roll < this.config.readRatio + (1 - this.config.readRatio) / 2) return { f: 'write', value: { key, value: to } };
+    // Compare against a value recently written to this key, so that a fair share of swaps succeed.
+    const from = this.rand.chance(0.7) ? (recent[recent.length - 1] as number) : this.rand.pick(recent);
     return { f: 'cas', value: { key, value: [from, to] } };
   }
 
