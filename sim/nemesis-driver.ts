@@ -1,5 +1,6 @@
 import type { NodeId, SeededRand } from '../src/util/index.js';
 import type { HistoryRecorder, Value } from '../histories/index.js';
+import type { NemesisAction, TimedAction } from '../nemesis/index.js';
 import { NEMESIS } from '../histories/index.js';
 import type { AnyCluster } from './cluster.js';
 import type { EpisodeProfile, FaultProfile, PartitionKind } from './faults.js';
@@ -15,6 +16,8 @@ import type { SimLoop } from './loop.js';
 export class SimNemesis {
   private active = true;
   readonly actions: string[] = [];
+  /** Every fault as it runs, in the nemesis/ vocabulary: a run yields a schedule that replays it (sim/schedule-interpreter.ts). */
+  onStep: ((step: TimedAction) => void) | undefined = undefined;
 
   constructor(
     private readonly loop: SimLoop,
@@ -76,20 +79,24 @@ export class SimNemesis {
     const net = this.cluster.network;
     let ruleId: number;
     let what: string;
+    let step: NemesisAction;
     switch (kind) {
       case 'halves':
         ruleId = net.partition([a, b]);
         what = `${a.join(',')} | ${b.join(',')}`;
+        step = { f: 'partition', partition: { kind: 'halves', sides: [a, b] } };
         break;
       case 'isolate': {
         const victim = rand.chance(0.5) ? (this.cluster.leader() ?? rand.pick(ids)) : rand.pick(ids);
         ruleId = net.isolate(victim);
         what = `isolate ${victim}`;
+        step = { f: 'partition', partition: { kind: 'halves', sides: [[victim], ids.filter((id) => id !== victim)] } };
         break;
       }
       case 'one-way':
         ruleId = net.partitionOneWay(a, b);
         what = `${a.join(',')} -/-> ${b.join(',')}`;
+        step = { f: 'partition', partition: { kind: 'one-way', from: a, to: b } };
         break;
       case 'bridge': {
         if (ids.length < 3) return undefined;
@@ -98,19 +105,21 @@ export class SimNemesis {
         const half = Math.max(1, Math.floor(rest.length / 2));
         ruleId = net.bridge(rest.slice(0, half), rest.slice(half), bridgeNode);
         what = `bridge via ${bridgeNode}`;
+        step = { f: 'partition', partition: { kind: 'bridge', left: rest.slice(0, half), bridge: bridgeNode, right: rest.slice(half) } };
         break;
       }
       case 'slow-link': {
         const extraMs = rand.between(10, 500);
         ruleId = net.slowLink(ids[0] as NodeId, ids[1] as NodeId, extraMs);
         what = `slow ${ids[0]}<->${ids[1]} +${extraMs}ms`;
+        step = { f: 'slow-link', a: ids[0] as NodeId, b: ids[1] as NodeId, extraMs };
         break;
       }
     }
-    this.record('partition', `${kind}: ${what}`);
+    this.record('partition', `${kind}: ${what}`, { ...step, id: String(ruleId) });
     return () => {
       net.removeRule(ruleId);
-      this.record('heal', `${kind}: ${what}`);
+      this.record('heal', `${kind}: ${what}`, { f: 'heal', id: String(ruleId) });
     };
   }
 
@@ -119,10 +128,10 @@ export class SimNemesis {
     if (candidates.length === 0) return undefined;
     const victim = rand.chance(0.3) ? (this.cluster.leader() ?? rand.pick(candidates)) : rand.pick(candidates);
     this.cluster.crash(victim);
-    this.record('kill', victim);
+    this.record('kill', victim, { f: 'kill', node: { by: 'id', id: victim } });
     return () => {
       this.cluster.restart(victim);
-      this.record('start', victim);
+      this.record('start', victim, { f: 'restart', node: { by: 'id', id: victim } });
     };
   }
 
@@ -131,10 +140,10 @@ export class SimNemesis {
     if (candidates.length === 0) return undefined;
     const victim = rand.chance(0.3) ? (this.cluster.leader() ?? rand.pick(candidates)) : rand.pick(candidates);
     this.cluster.pause(victim);
-    this.record('pause', victim);
+    this.record('pause', victim, { f: 'pause', node: { by: 'id', id: victim } });
     return () => {
       this.cluster.resume(victim);
-      this.record('resume', victim);
+      this.record('resume', victim, { f: 'resume', node: { by: 'id', id: victim } });
     };
   }
 
@@ -143,11 +152,13 @@ export class SimNemesis {
     const max = this.profile.clock.jumpMsMax;
     const deltaMs = rand.between(-max, max);
     this.cluster.clock(victim).jump(deltaMs);
-    this.record('clock-jump', `${victim} ${deltaMs}ms`);
+    this.record('clock-jump', `${victim} ${deltaMs}ms`, { f: 'clock-jump', node: { by: 'id', id: victim }, deltaMs });
     return undefined;
   }
 
-  private record(f: string, value: Value): void {
+  /** `steps`: the action in the nemesis/ vocabulary, for onStep (none for faults it has no word for, like slow ticks). */
+  private record(f: string, value: Value, ...steps: NemesisAction[]): void {
+    for (const action of steps) this.onStep?.({ atMs: this.loop.nowMs, action });
     const timeNs = this.loop.nowMs * 1e6;
     this.recorder.invoke(NEMESIS, f, value, timeNs);
     this.recorder.complete(NEMESIS, 'info', f, value, timeNs);
