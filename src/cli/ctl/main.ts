@@ -5,6 +5,7 @@
  */
 import { createGrpcClient } from '../../grpc/index.js';
 import type { EtcdGrpcClient } from '../../grpc/index.js';
+import { AUTH_FLAGS, ROLE_FLAGS, USER_FLAGS, authCommand, roleCommand, userCommand } from './auth.js';
 import { electCommand, lockCommand, CONCURRENCY_FLAGS } from './concurrency.js';
 import { CLUSTER_FLAGS, endpointCommand, memberCommand, snapshotCommand } from './cluster.js';
 import { GLOBAL_FLAGS, flagBool, flagString, parseArgs, parseGoDurationMs } from './flags.js';
@@ -13,6 +14,8 @@ import { CtlError, ExitCode } from './io.js';
 import type { CtlContext, CtlIo, GlobalOptions } from './io.js';
 import { DEL_FLAGS, GET_FLAGS, PUT_FLAGS, compactionCommand, delCommand, getCommand, putCommand, txnCommand } from './kv.js';
 import { LEASE_FLAGS, leaseCommand } from './lease.js';
+import { credentialsFrom, loggedInClient } from './login.js';
+import type { Credentials } from './login.js';
 import { WATCH_FLAGS, watchCommand } from './watch.js';
 
 export const CTL_VERSION = '0.1.0';
@@ -36,6 +39,9 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   snapshot: { flags: {}, run: snapshotCommand, summary: 'Manages etcd node snapshots' },
   lock: { flags: CONCURRENCY_FLAGS, run: lockCommand, summary: 'Acquires a named lock' },
   elect: { flags: CONCURRENCY_FLAGS, run: electCommand, summary: 'Observes and participates in leader election' },
+  user: { flags: USER_FLAGS, run: userCommand, summary: 'User related commands' },
+  role: { flags: ROLE_FLAGS, run: roleCommand, summary: 'Role related commands' },
+  auth: { flags: AUTH_FLAGS, run: authCommand, summary: 'Enable or disable authentication' },
 };
 
 export function usage(): string {
@@ -102,7 +108,11 @@ export async function runCtl(argv: readonly string[], io: CtlIo, options: RunOpt
       return ExitCode.Success;
     }
     const global = globalOptions(args);
-    const connect = options.connect ?? ((endpoint: string) => createGrpcClient(endpoint));
+    const plainConnect = options.connect ?? ((endpoint: string) => createGrpcClient(endpoint));
+    // --user: every connection logs in (at its first call) with the same credentials, asked once.
+    let credentials: Promise<Credentials | undefined> | undefined;
+    const creds = (): Promise<Credentials | undefined> => (credentials ??= credentialsFrom(flagString(args, 'user'), flagString(args, 'password'), io));
+    const connect = flagString(args, 'user') === '' ? plainConnect : (endpoint: string) => loggedInClient(plainConnect(endpoint), creds, global.dialTimeoutMs);
     const clientFor = (endpoint: string): EtcdGrpcClient => {
       let c = clients.get(endpoint);
       if (c === undefined) clients.set(endpoint, (c = connect(endpoint)));
