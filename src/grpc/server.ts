@@ -118,6 +118,9 @@ function makeContext(call: CallLike): CallContext {
 }
 
 function encodeResponse(descriptor: RpcDescriptor, response: unknown): Buffer {
+  // Already encoded by the service (watch fan-out shares event bytes among watchers): no protobuf
+  // message object is ever a Buffer, so this cannot mistake one.
+  if (Buffer.isBuffer(response)) return response;
   try {
     return (descriptor.encodeResponse as (m: unknown) => Buffer)(response);
   } catch (error) {

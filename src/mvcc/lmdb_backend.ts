@@ -18,6 +18,8 @@ const DEFAULT_MAP_SIZE_BYTES = 8 * 1024 * 1024 * 1024;
 export class LmdbBackend extends BatchingBackend {
   private readonly env: RootDatabase;
   private readonly dbs = new Map<BucketName, Database<Buffer, Buffer>>();
+  /** Size as of the last commit: the quota check asks on every write, and getStats is a native call. */
+  private cachedSizeBytes: number | undefined;
 
   private constructor(readonly path: string, options: LmdbBackendOptions) {
     super();
@@ -68,10 +70,19 @@ export class LmdbBackend extends BatchingBackend {
         else db.putSync(key, Buffer.from(op.value));
       }
     });
+    this.cachedSizeBytes = undefined;
   }
 
-  /** Bytes of the data file in use (pages up to the last one written), like bbolt's Size(). */
+  /**
+   * Bytes of the data file in use (pages up to the last one written), like bbolt's Size(): it
+   * changes only when a batch commits, so it is read once per commit, not once per request.
+   */
   sizeBytes(): number {
+    if (this.cachedSizeBytes === undefined) this.cachedSizeBytes = this.readSizeBytes();
+    return this.cachedSizeBytes;
+  }
+
+  private readSizeBytes(): number {
     const stats = this.env.getStats() as { pageSize: number; lastPageNumber: number };
     return (stats.lastPageNumber + 1) * stats.pageSize;
   }
