@@ -25,11 +25,27 @@ export interface ServerFlags {
   readonly autoCompactionMode: 'periodic' | 'revision';
   readonly autoCompactionRetention: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Client TLS (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth, --auto-tls); absent: none. */
+  readonly clientTls?: TlsFlags;
+  /** Peer TLS (--peer-cert-file, ..., --peer-auto-tls); absent: none. */
+  readonly peerTls?: TlsFlags;
+}
+
+/** One side's TLS flags, as etcd's TLSInfo; '' for a file not given. */
+export interface TlsFlags {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly trustedCaFile: string;
+  readonly clientCertAuth: boolean;
+  /** Generate a self-signed certificate into the data dir when https URLs come without cert files. */
+  readonly autoTls: boolean;
 }
 
 interface FlagSpec {
   readonly env: string;
   readonly default: string;
+  /** A Go bool flag: `--flag` alone means true and never takes the next argument. */
+  readonly bool?: true;
 }
 
 const SPECS: Readonly<Record<string, FlagSpec>> = {
@@ -52,6 +68,16 @@ const SPECS: Readonly<Record<string, FlagSpec>> = {
   'auto-compaction-mode': { env: 'ETCD_AUTO_COMPACTION_MODE', default: 'periodic' },
   'auto-compaction-retention': { env: 'ETCD_AUTO_COMPACTION_RETENTION', default: '0' },
   'log-level': { env: 'ETCD_LOG_LEVEL', default: 'info' },
+  'cert-file': { env: 'ETCD_CERT_FILE', default: '' },
+  'key-file': { env: 'ETCD_KEY_FILE', default: '' },
+  'trusted-ca-file': { env: 'ETCD_TRUSTED_CA_FILE', default: '' },
+  'client-cert-auth': { env: 'ETCD_CLIENT_CERT_AUTH', default: 'false', bool: true },
+  'auto-tls': { env: 'ETCD_AUTO_TLS', default: 'false', bool: true },
+  'peer-cert-file': { env: 'ETCD_PEER_CERT_FILE', default: '' },
+  'peer-key-file': { env: 'ETCD_PEER_KEY_FILE', default: '' },
+  'peer-trusted-ca-file': { env: 'ETCD_PEER_TRUSTED_CA_FILE', default: '' },
+  'peer-client-cert-auth': { env: 'ETCD_PEER_CLIENT_CERT_AUTH', default: 'false', bool: true },
+  'peer-auto-tls': { env: 'ETCD_PEER_AUTO_TLS', default: 'false', bool: true },
 };
 
 export class FlagError extends Error {
@@ -81,6 +107,18 @@ export const USAGE = `usage: tsetcd [flags]
   --auto-compaction-retention N        auto compaction retention (default 0: off)
   --log-level debug|info|warn|error    (default info)
 
+Security (https:// in the listen URLs turns TLS on):
+  --cert-file FILE                     client server TLS cert file
+  --key-file FILE                      client server TLS key file
+  --trusted-ca-file FILE               client server TLS trusted CA cert file
+  --client-cert-auth                   refuse clients without a certificate signed by --trusted-ca-file
+  --auto-tls                           client TLS using a generated self-signed certificate
+  --peer-cert-file FILE                peer server TLS cert file (also the client cert towards peers)
+  --peer-key-file FILE                 peer server TLS key file
+  --peer-trusted-ca-file FILE          peer server TLS trusted CA file
+  --peer-client-cert-auth              refuse peers without a certificate signed by --peer-trusted-ca-file
+  --peer-auto-tls                      peer TLS using a generated self-signed certificate
+
 Every flag can also be given as its ETCD_* environment variable (ETCD_NAME, ETCD_DATA_DIR, ...).`;
 
 function parseArgv(argv: readonly string[]): Map<string, string> {
@@ -92,6 +130,10 @@ function parseArgv(argv: readonly string[]): Map<string, string> {
     const eq = body.indexOf('=');
     const name = eq >= 0 ? body.slice(0, eq) : body;
     if (!(name in SPECS)) throw new FlagError(`unknown flag --${name}`);
+    if (SPECS[name]?.bool === true && eq < 0) {
+      out.set(name, 'true');
+      continue;
+    }
     let value: string | undefined = eq >= 0 ? body.slice(eq + 1) : argv[i + 1];
     if (eq < 0) i++;
     if (value === undefined) throw new FlagError(`flag --${name} needs a value`);
@@ -106,6 +148,23 @@ function urls(text: string, flag: string): string[] {
     if (!/^(https?|unix|unixs):\/\/./.test(u)) throw new FlagError(`invalid URL "${u}" in --${flag}`);
   }
   return list;
+}
+
+/** Go's strconv.ParseBool, which etcd's bool flags and ETCD_* variables go through. */
+function bool(text: string, flag: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(text)) return false;
+  throw new FlagError(`invalid boolean value "${text}" for --${flag}`);
+}
+
+function tlsFlags(get: (name: string) => string, prefix: '' | 'peer-'): TlsFlags {
+  return {
+    certFile: get(`${prefix}cert-file`),
+    keyFile: get(`${prefix}key-file`),
+    trustedCaFile: get(`${prefix}trusted-ca-file`),
+    clientCertAuth: bool(get(`${prefix}client-cert-auth`), `${prefix}client-cert-auth`),
+    autoTls: bool(get(`${prefix}auto-tls`), `${prefix}auto-tls`),
+  };
 }
 
 function integer(text: string, flag: string, min: number): number {
@@ -167,5 +226,7 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
     autoCompactionMode: mode,
     autoCompactionRetention: get('auto-compaction-retention'),
     logLevel: level as ServerFlags['logLevel'],
+    clientTls: tlsFlags(get, ''),
+    peerTls: tlsFlags(get, 'peer-'),
   };
 }

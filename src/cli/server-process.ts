@@ -11,10 +11,11 @@ import { LmdbBackend } from '../mvcc/index.js';
 import { MemberRegistry, MembershipMachine, ServerNode } from '../server/index.js';
 import type { Member } from '../server/index.js';
 import { GatewayMetrics, PeerTransport, bindServices, createClientFront, createGateway, createGrpcServer, createLeaseForwarder, instrumentServices, peerRequest, refuseOnLearner, serveLeaseRoutes } from '../grpc/index.js';
-import type { GrpcServer } from '../grpc/index.js';
+import type { ClientTls, GrpcServer } from '../grpc/index.js';
 import { nodeId, nodeIdFromBigInt, nodeIdToBigInt } from '../util/index.js';
 import type { ServerFlags } from './flags.js';
 import { computeClusterId, computeMemberId } from './member-id.js';
+import { resolveTls } from './tls-setup.js';
 
 export interface RunningServer {
   readonly memberId: bigint;
@@ -72,7 +73,8 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const applier = new Applier(backend, { clock: env.clock, maxTxnOps: flags.maxTxnOps, batchIntervalMs: 100 });
   const store = applier.store;
   const registry = new MemberRegistry(store);
-  const identity = await loadIdentity(flags, registry, logger);
+  const tls = resolveTls(flags, logger);
+  const identity = await loadIdentity(flags, registry, logger, tls.peer.client);
   const selfId = BigInt('0x' + identity.memberId);
   const clusterId = BigInt('0x' + identity.clusterId);
 
@@ -84,6 +86,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
     isRemoved: (id) => registry.isRemoved(nodeIdToBigInt(id)),
     onRemovedByPeer: () => removedFromCluster(),
     logger: logger.child({ component: 'peer' }),
+    tls: tls.peer,
   });
   const peerPorts: number[] = [];
   for (const url of flags.listenPeerUrls) peerPorts.push(await transport.listen(url));
@@ -142,7 +145,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
     // etcd hashes the new member's peer URLs with the cluster token and the wall clock.
     newMemberId: (peerUrls) => computeMemberId(peerUrls, `${flags.initialClusterToken}${Date.now()}`),
     isPeerActive: (id) => transport.isActive(nodeIdFromBigInt(id)),
-    forwardPromote: (leaderId, memberId) => forwardPromote(registry, leaderId, memberId, requestTimeoutMs),
+    forwardPromote: (leaderId, memberId) => forwardPromote(registry, leaderId, memberId, requestTimeoutMs, tls.peer.client),
   });
   servePeerRoutes(transport, registry, cluster, identity.clusterId);
 
@@ -168,7 +171,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const grpc: GrpcServer = createGrpcServer(services, {
     maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
   });
-  const front = createClientFront(grpc, createGateway(services, { metrics, maxBodyBytes: flags.maxRequestBytes + 512 * 1024 }));
+  const front = createClientFront(grpc, createGateway(services, { metrics, maxBodyBytes: flags.maxRequestBytes + 512 * 1024 }), tls.client === undefined ? {} : { tls: tls.client });
   const clientPorts: number[] = [];
   for (const url of flags.listenClientUrls) clientPorts.push(await front.listen(url));
 
@@ -217,7 +220,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
  * This member's id and its cluster's: from the data dir on a restart; computed from
  * --initial-cluster for a new cluster; fetched from a running member for `existing`.
  */
-async function loadIdentity(flags: ServerFlags, registry: MemberRegistry, logger: Logger): Promise<Identity> {
+async function loadIdentity(flags: ServerFlags, registry: MemberRegistry, logger: Logger, peerTls: ClientTls): Promise<Identity> {
   const path = join(flags.dataDir, 'member', 'identity.json');
   if (existsSync(path)) {
     const stored = JSON.parse(readFileSync(path, 'utf8')) as Identity;
@@ -236,7 +239,7 @@ async function loadIdentity(flags: ServerFlags, registry: MemberRegistry, logger
     identity = { memberId: hex(self.id), clusterId: hex(computeClusterId(founders.map((m) => m.id))) };
     if (!registry.isInitialized()) registry.initialize(founders);
   } else {
-    const view = await fetchClusterView(flags, logger);
+    const view = await fetchClusterView(flags, logger, peerTls);
     const self = view.members.find((m) => m.peerUrls.some((u) => flags.initialAdvertisePeerUrls.includes(u)));
     if (self === undefined) {
       throw new Error(`member with peer URLs ${flags.initialAdvertisePeerUrls.join(',')} is not in the cluster's member list; add it with "etcdctl member add" first`);
@@ -252,14 +255,14 @@ async function loadIdentity(flags: ServerFlags, registry: MemberRegistry, logger
 }
 
 /** Asks the other --initial-cluster members for the member list, until one answers. */
-async function fetchClusterView(flags: ServerFlags, logger: Logger): Promise<ClusterView> {
+async function fetchClusterView(flags: ServerFlags, logger: Logger, peerTls: ClientTls): Promise<ClusterView> {
   const own = new Set(flags.initialAdvertisePeerUrls);
   const urls = [...flags.initialCluster.values()].flat().filter((u) => !own.has(u));
   if (urls.length === 0) throw new Error('--initial-cluster-state existing needs other members in --initial-cluster');
   for (let attempt = 0; attempt < JOIN_ATTEMPTS; attempt++) {
     for (const url of urls) {
       try {
-        return (await peerRequest(url, '/members', undefined, 2000)) as ClusterView;
+        return (await peerRequest(url, '/members', undefined, 2000, peerTls)) as ClusterView;
       } catch (error) {
         logger.warn('could not fetch the member list', { url, error: error instanceof Error ? error.message : String(error) });
       }
@@ -291,10 +294,10 @@ function servePeerRoutes(transport: PeerTransport, registry: MemberRegistry, clu
   });
 }
 
-async function forwardPromote(registry: MemberRegistry, leaderId: bigint, memberId: bigint, timeoutMs: number): Promise<void> {
+async function forwardPromote(registry: MemberRegistry, leaderId: bigint, memberId: bigint, timeoutMs: number, peerTls: ClientTls): Promise<void> {
   const url = registry.get(leaderId)?.peerUrls[0];
   if (url === undefined) throw etcdError('NoLeader');
-  const answer = (await peerRequest(url, '/members/promote', { id: hex(memberId) }, timeoutMs)) as { error?: { code: number; message: string } };
+  const answer = (await peerRequest(url, '/members/promote', { id: hex(memberId) }, timeoutMs, peerTls)) as { error?: { code: number; message: string } };
   if (answer.error) throw new EtcdError(answer.error.code as never, answer.error.message);
 }
 
