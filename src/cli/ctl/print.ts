@@ -105,8 +105,26 @@ export function checkWriteOut(writeOut: string, supported: readonly string[]): v
   if (!supported.includes(writeOut)) throw new CtlError(ExitCode.BadFeature, `${writeOut} not supported as output format`);
 }
 
-/** Go's %q for the fields printer: JSON quoting is the same for printable text. */
-export const goQuote = (s: string): string => JSON.stringify(s);
+const GO_ESCAPES: Readonly<Record<string, string>> = {
+  '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\',
+};
+
+/**
+ * Go's %q (strconv.Quote) for the fields printer: like JSON for printable text, but control
+ * bytes as \xNN or \a..\v (JSON would write \u0000), DEL and the line/paragraph separators escaped.
+ */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const code = ch.codePointAt(0) as number;
+    const named = GO_ESCAPES[ch];
+    if (named !== undefined) out += named;
+    else if (code < 0x20 || code === 0x7f) out += '\\x' + code.toString(16).padStart(2, '0');
+    else if ((code >= 0x80 && code < 0xa0) || code === 0x2028 || code === 0x2029) out += '\\u' + code.toString(16).padStart(4, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
 
 export function fieldsHeader(io: CtlIo, h: ResponseHeader | undefined): void {
   if (h === undefined) return;
