@@ -13,6 +13,9 @@
  *   shows the whole pause afterwards.
  * - crash() cancels every timer; until restart() new timers are ignored (a dropped node's stray
  *   Promise chains must not act). Skew and drift survive a restart: they belong to the machine.
+ * - setTimerStretch(f) models an overloaded host: timers set from now on fire f times late
+ *   (a tick of 10 ms comes after 10*f ms) while the clock itself still reads the right time.
+ *   Zero-delay timers (run next) are not stretched. Pending timers keep their deadlines.
  */
 import { assert } from '../src/util/index.js';
 import type { NodeId } from '../src/util/index.js';
@@ -41,6 +44,7 @@ export class SimClock implements Clock {
   /** Timers that came due while paused, in the order they came due. */
   private held: PendingTimer[] = [];
   private status: SimClockState = 'running';
+  private stretch = 1;
 
   constructor(
     private readonly loop: SimLoop,
@@ -82,7 +86,7 @@ export class SimClock implements Clock {
     if (this.status === 'crashed') return handle;
     const timer: PendingTimer = { handle, fn, event: undefined };
     this.timers.set(handle.timerId, timer);
-    timer.event = this.loop.after(Math.ceil(delayMs / this.rate), 'timer', this.nodeId, () => this.due(timer));
+    timer.event = this.loop.after(Math.ceil((delayMs * this.stretch) / this.rate), 'timer', this.nodeId, () => this.due(timer));
     return handle;
   }
 
@@ -98,6 +102,16 @@ export class SimClock implements Clock {
   jump(deltaMs: number): void {
     assert(Number.isFinite(deltaMs), 'jump(): delta must be finite');
     this.offsetMs += deltaMs;
+  }
+
+  /** Timers set from now on fire `factor` times late (1 = on time); the clock's reading is unchanged. */
+  setTimerStretch(factor: number): void {
+    assert(factor >= 1 && Number.isFinite(factor), () => `setTimerStretch(${this.nodeId}): factor must be >= 1, got ${factor}`);
+    this.stretch = factor;
+  }
+
+  get timerStretch(): number {
+    return this.stretch;
   }
 
   /** Changes the drift from now on, without a jump in local time. */

@@ -1,7 +1,7 @@
 import { AssertionError, assert } from '../src/util/index.js';
 import type { NodeId, SeededRand } from '../src/util/index.js';
 import { DiskError, silentLogger } from '../src/env/index.js';
-import type { Env } from '../src/env/index.js';
+import type { Env, Transport } from '../src/env/index.js';
 import type { Message, RaftStatus } from '../src/raft/index.js';
 import { CodecError, WalCorruptError } from '../src/wal/index.js';
 import { ServerNode } from '../src/server/index.js';
@@ -9,9 +9,9 @@ import type { NodeConfig } from '../src/server/index.js';
 import { SimClock } from './clock.js';
 import type { SimClockOptions } from './clock.js';
 import { SimDiskDevice } from './disk.js';
-import type { SimDiskOptions } from './disk.js';
+import type { SimDisk, SimDiskOptions } from './disk.js';
 import type { SimLoop } from './loop.js';
-import { SimNetwork } from './network.js';
+import { SimNetwork, delayMatchingRule } from './network.js';
 import type { SimNetworkOptions } from './network.js';
 import { ClusterInvariants } from './invariants.js';
 import type { NodeView } from './invariants.js';
@@ -48,7 +48,14 @@ export interface ClusterOptions<R, M extends SimMachine<R>> {
   readonly onStart?: StartHook<R, M>;
   /** Machines that start outside the cluster and may join it later (membership nemesis). */
   readonly spareIds?: readonly NodeId[];
+  /** A member's outgoing messages leave only after the disk syncs it did before them (persist, then send). */
+  readonly chargeSyncLatency?: boolean;
+  /** Snapshot messages are held this long, with this probability (a lagging snapshot stream). */
+  readonly snapDelay?: { readonly prob: number; readonly delayMsMin: number; readonly delayMsMax: number };
 }
+
+/** Sees every message a member sends, after it was handed to the network (crash triggers). */
+export type SendObserver = (from: NodeId, message: Message) => void;
 
 /** member: in the configuration; spare: never joined; removed: taken out, stays down. */
 export type Membership = 'member' | 'spare' | 'removed';
@@ -89,6 +96,8 @@ export class SimCluster<R, M extends SimMachine<R>> {
   readonly allIds: readonly NodeId[];
   private readonly slots = new Map<NodeId, Slot<R, M>>();
   private checksSinceLogMatching = 0;
+  /** Set by the nemesis: fires after each message a member sends. */
+  sendObserver: SendObserver | undefined = undefined;
 
   constructor(
     private readonly loop: SimLoop,
@@ -107,6 +116,10 @@ export class SimCluster<R, M extends SimMachine<R>> {
       // the network here duplicates everything except proposals.
       duplicable: (m) => m.type !== 'prop',
     });
+    const snapDelay = options.snapDelay;
+    if (snapDelay !== undefined && snapDelay.prob > 0) {
+      this.network.addRule(delayMatchingRule<Message>('snapshot stream', (m) => m.type === 'snap', snapDelay.prob, snapDelay.delayMsMin, snapDelay.delayMsMax));
+    }
     for (const id of this.allIds) {
       const slot: Slot<R, M> = {
         id,
@@ -186,10 +199,11 @@ export class SimCluster<R, M extends SimMachine<R>> {
     slot.clock.restart();
     this.network.restart(id);
     slot.state = 'up';
+    const disk = slot.device.open();
     const env: Env = {
       clock: slot.clock,
       rand: this.rand.fork(`node/${id}/${slot.incarnation}`),
-      disk: slot.device.open(),
+      disk,
       logger: silentLogger,
     };
     const machine = this.options.machine(
@@ -207,11 +221,61 @@ export class SimCluster<R, M extends SimMachine<R>> {
       // log rather than a snapshot would rebuild only the later changes (and, alone in that
       // configuration, elect itself).
       const config: NodeConfig = { ...this.options.node, id, initialVoters: slot.joinVoters ?? this.initialIds };
-      slot.node = new ServerNode(env, this.network.transport(id), config, machine, (error) => this.onFatal(slot, error));
+      slot.node = new ServerNode(env, this.transport(id, disk), config, machine, (error) => this.onFatal(slot, error));
+      this.checkReads(id, slot.node);
       this.options.onStart?.(id, slot.node, machine);
     } catch (error) {
       this.onFatal(slot, error);
     }
+  }
+
+  /**
+   * The member's view of the network: sends leave after the sync latency the disk charged (when
+   * the profile says so; a crash in between drops them, as a crash during fsync would), and the
+   * send observer sees each message.
+   */
+  private transport(id: NodeId, disk: SimDisk): Transport<Message> {
+    const inner = this.network.transport(id);
+    let busyUntilMs = 0;
+    return {
+      onReceive: (handler) => inner.onReceive(handler),
+      send: (to, message) => {
+        if (this.options.chargeSyncLatency === true) busyUntilMs = Math.max(busyUntilMs, this.loop.nowMs) + disk.takeSyncLatencyMs();
+        const waitMs = busyUntilMs - this.loop.nowMs;
+        if (waitMs > 0) this.loop.after(waitMs, 'send-after-sync', id, () => inner.send(to, message));
+        else inner.send(to, message);
+        this.sendObserver?.(id, message);
+      },
+    };
+  }
+
+  /**
+   * Online read-point invariant. A ReadIndex read must reflect every entry committed anywhere
+   * before it reached the member (so, in particular, every write acknowledged to a client before
+   * the read was invoked): when the barrier resolves, the member's applied index, which is the
+   * state the caller reads next, must cover the highest commit index any member had reported
+   * when the read arrived. A stale read fails the run here even if no history shows it.
+   */
+  private checkReads(id: NodeId, node: ServerNode<R>): void {
+    const barrier = node.linearizableBarrier.bind(node);
+    node.linearizableBarrier = () => {
+      const floor = this.invariants.commitFloor();
+      const invokedAtMs = this.loop.nowMs;
+      const read = barrier();
+      // A side branch, registered before the caller's own await: it runs first and adds no hop to
+      // the caller's chain.
+      read.then(
+        () => {
+          try {
+            this.invariants.verifyReadPoint(id, floor, node.observe().appliedIndex, invokedAtMs, this.loop.nowMs);
+          } catch (error) {
+            this.loop.fail(error);
+          }
+        },
+        () => undefined,
+      );
+      return read;
+    };
   }
 
   membership(id: NodeId): Membership {

@@ -33,7 +33,11 @@ export interface EpisodeProfile {
   readonly durationMsMax: number;
 }
 
-export type PartitionKind = 'halves' | 'isolate' | 'one-way' | 'bridge' | 'slow-link';
+/**
+ * 'isolate-leader' cuts the current leader from its peers only: clients still reach it (client
+ * calls do not cross SimNetwork), so a deposed leader that still believes it leads gets reads.
+ */
+export type PartitionKind = 'halves' | 'isolate' | 'one-way' | 'bridge' | 'slow-link' | 'isolate-leader';
 
 export interface PartitionProfile extends EpisodeProfile {
   readonly kinds: readonly PartitionKind[];
@@ -63,6 +67,43 @@ export interface DiskProfile {
   readonly slowSyncMsMax: number;
 }
 
+/** Power loss: a majority (or, with `allProb`, every member) crashes in one event. */
+export interface PowerLossProfile extends EpisodeProfile {
+  readonly allProb: number;
+}
+
+/**
+ * Crash triggers: a member dies right after it sends a vote grant or an append acknowledgement
+ * (the moments where a vote or an entry not made durable would be lost), and comes back after
+ * a short downtime. 0 = off.
+ */
+export interface CrashTriggerProfile {
+  readonly voteGrantProb: number;
+  readonly appendAckProb: number;
+  readonly downMsMin: number;
+  readonly downMsMax: number;
+}
+
+/** Slow ticks: one member's timers run `factor` times late (an overloaded host), for a while. */
+export interface SlowTickProfile extends EpisodeProfile {
+  readonly factorMax: number;
+  /** Chance the victim is the leader (check-quorum then runs late). */
+  readonly leaderProb: number;
+}
+
+/** Snapshot and compaction cadence the members run with (etcd's --snapshot-count). */
+export interface SnapshotProfile {
+  readonly snapshotCount: number;
+  readonly catchUpEntries: number;
+}
+
+/** Delayed snapshot delivery: etcd streams snapshots on their own connection, which can lag. */
+export interface SnapDelayProfile {
+  readonly prob: number;
+  readonly delayMsMin: number;
+  readonly delayMsMax: number;
+}
+
 export interface FaultProfile {
   readonly seed: number;
   readonly nodeCount: 3 | 5;
@@ -75,9 +116,22 @@ export interface FaultProfile {
   readonly pause: EpisodeProfile;
   readonly clock: ClockProfile;
   readonly disk: DiskProfile;
+  /** The first episode of each family starts in [0, mean] rather than [mean/2, 3*mean/2]. */
+  readonly earlyFirstFault: boolean;
+  readonly powerLoss: PowerLossProfile;
+  readonly crashTrigger: CrashTriggerProfile;
+  readonly slowTick: SlowTickProfile;
+  readonly snapshot: SnapshotProfile;
+  readonly snapDelay: SnapDelayProfile;
+  /** The disk's sync latency delays the member's outgoing messages (persist, then send). */
+  readonly chargeSyncLatency: boolean;
 }
 
-const ALL_PARTITION_KINDS: readonly PartitionKind[] = ['halves', 'isolate', 'one-way', 'bridge', 'slow-link'];
+// New kinds go at the end: each kind draws one chance in order, so earlier kinds keep their draws.
+const ALL_PARTITION_KINDS: readonly PartitionKind[] = ['halves', 'isolate', 'one-way', 'bridge', 'slow-link', 'isolate-leader'];
+
+/** etcd's defaults as the simulator scales them; the small profile snapshots every 10-50 entries. */
+export const DEFAULT_SNAPSHOT: SnapshotProfile = { snapshotCount: 200, catchUpEntries: 50 };
 
 /** A rate rounded to 4 decimals so the printed profile is exactly the one used. */
 function rate(rand: SeededRand, max: number): number {
@@ -142,6 +196,40 @@ function drawDisk(rand: SeededRand): DiskProfile {
   };
 }
 
+function drawPowerLoss(rand: SeededRand): PowerLossProfile {
+  const episode = drawEpisode(rand, 0.35, 2_000, 15_000, 10, 1_000);
+  return { ...episode, allProb: episode.meanIntervalMs === 0 ? 0 : rate(rand, 1) };
+}
+
+function drawCrashTrigger(rand: SeededRand): CrashTriggerProfile {
+  if (!rand.chance(0.4)) return { voteGrantProb: 0, appendAckProb: 0, downMsMin: 0, downMsMax: 0 };
+  const downMsMin = rand.between(1, 20);
+  return {
+    voteGrantProb: rand.chance(0.7) ? rate(rand, 0.5) : 0,
+    // Acks are frequent (one per append): keep the expected crashes to a few per second.
+    appendAckProb: rand.chance(0.7) ? rate(rand, 0.01) : 0,
+    downMsMin,
+    downMsMax: downMsMin + rand.between(0, 300),
+  };
+}
+
+function drawSlowTick(rand: SeededRand): SlowTickProfile {
+  const episode = drawEpisode(rand, 0.3, 1_000, 10_000, 200, 3_000);
+  return { ...episode, factorMax: episode.meanIntervalMs === 0 ? 1 : rand.between(2, 8), leaderProb: episode.meanIntervalMs === 0 ? 0 : 0.7 };
+}
+
+function drawSnapshot(rand: SeededRand): SnapshotProfile {
+  if (!rand.chance(0.3)) return DEFAULT_SNAPSHOT;
+  const snapshotCount = rand.between(10, 50);
+  return { snapshotCount, catchUpEntries: rand.between(2, Math.max(2, Math.floor(snapshotCount / 4))) };
+}
+
+function drawSnapDelay(rand: SeededRand): SnapDelayProfile {
+  if (!rand.chance(0.3)) return { prob: 0, delayMsMin: 0, delayMsMax: 0 };
+  const delayMsMin = rand.between(100, 1_000);
+  return { prob: Math.max(0.05, rate(rand, 0.8)), delayMsMin, delayMsMax: delayMsMin + rand.between(0, 4_000) };
+}
+
 /** The profile of `seed`, drawn from `root.fork('profile')`; `root` must be the seed's root stream. */
 export function drawFaultProfile(root: SeededRand): FaultProfile {
   assert(root.label === '', () => `drawFaultProfile wants the root stream, got '${root.label}'`);
@@ -158,6 +246,14 @@ export function drawFaultProfile(root: SeededRand): FaultProfile {
     pause: drawEpisode(profile.fork('pause'), 0.4, 1_000, 20_000, 10, 3_000),
     clock: drawClock(profile.fork('clock'), nodeIds),
     disk: drawDisk(profile.fork('disk')),
+    // Each new family has a fork of its own, so the families above keep what they drew.
+    earlyFirstFault: profile.fork('early').chance(0.7),
+    powerLoss: drawPowerLoss(profile.fork('power')),
+    crashTrigger: drawCrashTrigger(profile.fork('trigger')),
+    slowTick: drawSlowTick(profile.fork('slowtick')),
+    snapshot: drawSnapshot(profile.fork('snapshot')),
+    snapDelay: drawSnapDelay(profile.fork('snapdelay')),
+    chargeSyncLatency: profile.fork('synccharge').chance(0.5),
   };
 }
 
@@ -172,6 +268,10 @@ export function withoutFaults(p: FaultProfile): FaultProfile {
     pause: off,
     clock: { ...p.clock, jumpMeanIntervalMs: 0, jumpMsMax: 0 },
     disk: { ...p.disk, tornWriteProb: 0, corruptionProb: 0, syncFailProb: 0, writeFailProb: 0, slowSyncProb: 0, slowSyncMsMax: 0 },
+    powerLoss: { ...off, allProb: 0 },
+    crashTrigger: { voteGrantProb: 0, appendAckProb: 0, downMsMin: 0, downMsMax: 0 },
+    slowTick: { ...off, factorMax: 1, leaderProb: 0 },
+    snapDelay: { prob: 0, delayMsMin: 0, delayMsMax: 0 },
   };
 }
 
@@ -189,9 +289,14 @@ export function clockOptions(p: FaultProfile, id: NodeId): SimClockOptions {
   return { skewMs: node.skewMs, driftRate: node.driftRate };
 }
 
-/** Next episode start, `meanMs` on average; undefined if the episode kind is off. */
-export function drawIntervalMs(rand: SeededRand, meanMs: number): number | undefined {
+/**
+ * Next episode start, `meanMs` on average; undefined if the episode kind is off. `first` draws
+ * from [1, mean] instead, so short runs (what a campaign of hundreds of seeds can afford) still
+ * see every enabled family.
+ */
+export function drawIntervalMs(rand: SeededRand, meanMs: number, first = false): number | undefined {
   if (meanMs <= 0) return undefined;
+  if (first) return rand.between(1, Math.max(1, Math.floor(meanMs)));
   return rand.between(Math.max(1, Math.floor(meanMs / 2)), Math.max(1, Math.floor((3 * meanMs) / 2)));
 }
 
@@ -212,6 +317,16 @@ export function formatFaultProfile(p: FaultProfile): string {
     `  crash:     ${episode(p.crash)}`,
     `  pause:     ${episode(p.pause)}`,
     `  clock:     ${clocks}; jumps ${p.clock.jumpMeanIntervalMs === 0 ? 'off' : `every ~${p.clock.jumpMeanIntervalMs}ms up to ±${p.clock.jumpMsMax}ms`}`,
-    `  disk:      torn ${d.tornWriteProb}, corruption ${d.corruptionProb}, sync EIO ${d.syncFailProb}, ENOSPC ${d.writeFailProb}, sync ${d.syncLatencyMsMin}-${d.syncLatencyMsMax}ms, slow ${d.slowSyncProb} (+${d.slowSyncMsMax}ms)`,
+    `  disk:      torn ${d.tornWriteProb}, corruption ${d.corruptionProb}, sync EIO ${d.syncFailProb}, ENOSPC ${d.writeFailProb}, sync ${d.syncLatencyMsMin}-${d.syncLatencyMsMax}ms, slow ${d.slowSyncProb} (+${d.slowSyncMsMax}ms)${p.chargeSyncLatency ? ', charged to sends' : ''}`,
+    `  first:     ${p.earlyFirstFault ? 'each family within [0, mean]' : 'each family within [mean/2, 3*mean/2]'}`,
+    `  power:     ${episode(p.powerLoss)}${p.powerLoss.meanIntervalMs === 0 ? '' : `, all members ${p.powerLoss.allProb}, else a majority`}`,
+    `  trigger:   ${formatTrigger(p.crashTrigger)}`,
+    `  slow tick: ${episode(p.slowTick)}${p.slowTick.meanIntervalMs === 0 ? '' : ` up to x${p.slowTick.factorMax}, leader ${p.slowTick.leaderProb}`}`,
+    `  snapshot:  every ${p.snapshot.snapshotCount} entries, keep ${p.snapshot.catchUpEntries}; ${p.snapDelay.prob === 0 ? 'delivery on time' : `delivery delayed ${p.snapDelay.delayMsMin}-${p.snapDelay.delayMsMax}ms with prob ${p.snapDelay.prob}`}`,
   ].join('\n');
+}
+
+function formatTrigger(t: CrashTriggerProfile): string {
+  if (t.voteGrantProb === 0 && t.appendAckProb === 0) return 'off';
+  return `crash after a vote grant ${t.voteGrantProb}, after an append ack ${t.appendAckProb}, down ${t.downMsMin}-${t.downMsMax}ms`;
 }

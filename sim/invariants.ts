@@ -1,4 +1,4 @@
-import { crc32c } from '../src/util/index.js';
+import { NO_NODE, crc32c } from '../src/util/index.js';
 import type { NodeId } from '../src/util/index.js';
 import type { Entry, MemoryStorage, RaftStatus } from '../src/raft/index.js';
 import type { NodeObservation } from '../src/server/index.js';
@@ -17,6 +17,8 @@ import type { NodeObservation } from '../src/server/index.js';
  *   a leader's commit index, whenever it advances within one configuration, is covered by a
  *   quorum of voters' match indexes (learners never count); a leader never has two
  *   configuration changes of its own term unapplied in its log (changes never overlap).
+ * - Read point (checked by SimCluster as reads complete, with commitFloor()): a ReadIndex read
+ *   is served at an applied index covering every index committed before the read arrived.
  * - State agreement: members that applied the same index have the same state hash there (sampled
  *   indexes, every lease revoke, every snapshot restore), so a lease expiry deletes the same keys
  *   at the same revision everywhere and a member restored from a snapshot matches the others.
@@ -52,8 +54,28 @@ export class ClusterInvariants {
   private readonly completenessChecked = new Set<string>();
   private readonly stateHashes = new Map<number, { hash: number; node: NodeId }>();
   private readonly leaderCommit = new Map<NodeId, { term: number; commit: number; config: string }>();
+  private maxCommit: { index: number; node: NodeId } = { index: 0, node: NO_NODE };
   checks = 0;
   stateHashesCompared = 0;
+  readsChecked = 0;
+
+  /**
+   * Read point: a linearizable read that arrived at `node` when `floor` was the highest index
+   * reported committed was answered at `appliedIndex` (the state the caller reads). It must cover
+   * the floor, or the read may miss a write acknowledged before it was invoked.
+   */
+  verifyReadPoint(node: NodeId, floor: { readonly index: number; readonly node: NodeId }, appliedIndex: number, arrivedAtMs: number, answeredAtMs: number): void {
+    this.readsChecked++;
+    if (appliedIndex >= floor.index) return;
+    throw new InvariantViolation(
+      `stale read: ${node} answered a linearizable read (arrived ${arrivedAtMs}ms, answered ${answeredAtMs}ms) at applied index ${appliedIndex}, but ${floor.node} had reported index ${floor.index} committed before it arrived`,
+    );
+  }
+
+  /** The highest commit index any member has reported so far, and who reported it. */
+  commitFloor(): { readonly index: number; readonly node: NodeId } {
+    return this.maxCommit;
+  }
 
   /** A member's state hash after applying `index`: equal on every member at that index. */
   onStateHash(node: NodeId, index: number, hash: number): void {
@@ -149,6 +171,7 @@ export class ClusterInvariants {
       }
     }
     this.checkedCommit.set(id, Math.max(from, observation.commitIndex));
+    if (observation.commitIndex > this.maxCommit.index) this.maxCommit = { index: observation.commitIndex, node: id };
   }
 
   private checkLeaderCompleteness({ id, observation, storage }: NodeView): void {

@@ -33,11 +33,16 @@ export class SimNemesis {
     this.episodes('pause', this.profile.pause, (r) => this.pause(r));
     const jumps: EpisodeProfile = { meanIntervalMs: this.profile.clock.jumpMeanIntervalMs, durationMsMin: 0, durationMsMax: 0 };
     this.episodes('clock', jumps, (r) => this.jump(r));
+    // New families last, each on its own fork: the ones above keep their schedules.
+    this.episodes('power', this.profile.powerLoss, (r) => this.powerLoss(r));
+    this.episodes('slowtick', this.profile.slowTick, (r) => this.slowTick(r));
+    this.armCrashTrigger();
   }
 
   /** Stops starting faults; the caller heals what is in force (the liveness phase). */
   stop(): void {
     this.active = false;
+    this.cluster.sendObserver = undefined;
   }
 
   /** Heals everything: no partitions, loss or disk faults, every process up (unless its disk is broken). */
@@ -45,6 +50,7 @@ export class SimNemesis {
     this.cluster.network.clearRules();
     for (const id of this.cluster.ids) {
       this.cluster.device(id).quiesce();
+      this.cluster.clock(id).setTimerStretch(1);
       this.cluster.resume(id);
       this.cluster.restart(id);
     }
@@ -54,8 +60,10 @@ export class SimNemesis {
   /** Starts episodes of one family; `begin` applies a fault and returns how to end it. */
   private episodes(family: string, episode: EpisodeProfile, begin: (rand: SeededRand) => (() => void) | undefined): void {
     const rand = this.rand.fork(family);
+    let first = this.profile.earlyFirstFault;
     const scheduleNext = (): void => {
-      const gapMs = drawIntervalMs(rand, episode.meanIntervalMs);
+      const gapMs = drawIntervalMs(rand, episode.meanIntervalMs, first);
+      first = false;
       if (gapMs === undefined) return;
       this.loop.after(gapMs, `nemesis-${family}`, undefined, () => {
         if (!this.active) return;
@@ -91,6 +99,15 @@ export class SimNemesis {
         ruleId = net.isolate(victim);
         what = `isolate ${victim}`;
         step = { f: 'partition', partition: { kind: 'halves', sides: [[victim], ids.filter((id) => id !== victim)] } };
+        break;
+      }
+      case 'isolate-leader': {
+        // From its peers only: clients still reach it, and its reads must not go stale.
+        const leader = this.cluster.leader();
+        if (leader === undefined) return undefined;
+        ruleId = net.isolate(leader);
+        what = `isolate leader ${leader}`;
+        step = { f: 'partition', partition: { kind: 'halves', sides: [[leader], ids.filter((id) => id !== leader)] } };
         break;
       }
       case 'one-way':
@@ -132,6 +149,86 @@ export class SimNemesis {
     return () => {
       this.cluster.restart(victim);
       this.record('start', victim, { f: 'restart', node: { by: 'id', id: victim } });
+    };
+  }
+
+  /**
+   * Power loss: a majority, or every member, dies in one event, losing unsynced writes; they come
+   * back one by one in a random order, the old leader last (it must not simply resume its term).
+   */
+  private powerLoss(rand: SeededRand): (() => void) | undefined {
+    const up = this.cluster.ids.filter((id) => this.cluster.state(id) !== 'crashed');
+    if (up.length === 0) return undefined;
+    const all = rand.chance(this.profile.powerLoss.allProb);
+    const majority = Math.floor(this.cluster.ids.length / 2) + 1;
+    const leader = this.cluster.leader();
+    const order = shuffled(rand, up);
+    const victims = all ? order : order.slice(0, Math.min(order.length, majority));
+    if (leader !== undefined && !all && !victims.includes(leader) && rand.chance(0.5)) victims[0] = leader;
+    for (const id of victims) this.cluster.crash(id);
+    this.record('power-loss', victims.join(','), ...victims.map((id): NemesisAction => ({ f: 'kill', node: { by: 'id', id } })));
+    const restartOrder = [...victims.filter((id) => id !== leader), ...victims.filter((id) => id === leader)];
+    const gapsMs = restartOrder.map(() => rand.between(0, 50));
+    return () => {
+      let atMs = 0;
+      restartOrder.forEach((id, i) => {
+        atMs += gapsMs[i] ?? 0;
+        this.loop.after(atMs, 'nemesis-power-restart', id, () => {
+          if (!this.active) return;
+          this.cluster.restart(id);
+          this.record('start', id, { f: 'restart', node: { by: 'id', id } });
+        });
+      });
+    };
+  }
+
+  /** An overloaded host: one member's timers (ticks, so elections and check-quorum) run late. */
+  private slowTick(rand: SeededRand): (() => void) | undefined {
+    const st = this.profile.slowTick;
+    const up = this.cluster.ids.filter((id) => this.cluster.state(id) === 'up');
+    if (up.length === 0) return undefined;
+    const victim = rand.chance(st.leaderProb) ? (this.cluster.leader() ?? rand.pick(up)) : rand.pick(up);
+    const factor = rand.between(2, Math.max(2, st.factorMax));
+    const clock = this.cluster.clock(victim);
+    clock.setTimerStretch(factor);
+    this.record('slow-tick', `${victim} x${factor}`);
+    return () => {
+      clock.setTimerStretch(1);
+      this.record('slow-tick-end', victim);
+    };
+  }
+
+  /**
+   * Crash triggers: right after a member sends a vote grant or an append acknowledgement, it may
+   * die (in the next event, the message already on the wire) and come back shortly: the moment a
+   * vote or entry that was acknowledged but not made durable is lost.
+   */
+  private armCrashTrigger(): void {
+    const t = this.profile.crashTrigger;
+    if (t.voteGrantProb === 0 && t.appendAckProb === 0) return;
+    const rand = this.rand.fork('trigger');
+    const down = new Set<NodeId>();
+    this.cluster.sendObserver = (from, m) => {
+      if (!this.active || down.has(from)) return;
+      const voteGrant = m.type === 'voteResp' && !m.reject;
+      const appendAck = m.type === 'appResp' && !m.reject;
+      if (!(voteGrant && rand.chance(t.voteGrantProb)) && !(appendAck && rand.chance(t.appendAckProb))) return;
+      down.add(from);
+      const downMs = rand.between(t.downMsMin, t.downMsMax);
+      this.loop.after(0, 'nemesis-trigger', from, () => {
+        if (!this.active) {
+          down.delete(from);
+          return;
+        }
+        this.cluster.crash(from);
+        this.record('kill', `${from} after ${m.type} to ${m.to} (t${m.term} i${m.index})`, { f: 'kill', node: { by: 'id', id: from } });
+        this.loop.after(downMs, 'nemesis-trigger-end', from, () => {
+          down.delete(from);
+          if (!this.active) return;
+          this.cluster.restart(from);
+          this.record('start', from, { f: 'restart', node: { by: 'id', id: from } });
+        });
+      });
     };
   }
 

@@ -394,3 +394,17 @@ export function slowLinkRule(a: NodeId, b: NodeId, extraMs: number, bothWays = t
     decide: (c) => ((c.from === a && c.to === b) || (bothWays && c.from === b && c.to === a) ? slow : PASS),
   };
 }
+
+/**
+ * With probability `prob`, messages `match` accepts are held `delayMsMin`-`delayMsMax` ms more
+ * (a lagging stream of their own, as etcd's snapshot connection). A base rule: heal() keeps it.
+ */
+export function delayMatchingRule<M>(what: string, match: (message: M) => boolean, prob: number, delayMsMin: number, delayMsMax: number): NetRule<M> {
+  checkRate(prob, 'delayMatchingRule');
+  assert(Number.isInteger(delayMsMin) && Number.isInteger(delayMsMax) && 0 <= delayMsMin && delayMsMin <= delayMsMax, 'delayMatchingRule: bad range');
+  return {
+    name: `delay ${what} ${prob} +${delayMsMin}-${delayMsMax}ms`,
+    category: 'base',
+    decide: (c) => (match(c.message) && c.rand.chance(prob) ? { kind: 'delay', extraMs: c.rand.between(delayMsMin, delayMsMax) } : PASS),
+  };
+}

@@ -25,6 +25,15 @@ describe('fault profiles', () => {
       (p: (typeof profiles)[number]) => p.clock.nodes.some((c) => c.skewMs !== 0),
       (p: (typeof profiles)[number]) => p.disk.tornWriteProb > 0,
       (p: (typeof profiles)[number]) => p.disk.corruptionProb > 0,
+      (p: (typeof profiles)[number]) => p.earlyFirstFault,
+      (p: (typeof profiles)[number]) => p.powerLoss.meanIntervalMs > 0,
+      (p: (typeof profiles)[number]) => p.crashTrigger.voteGrantProb > 0,
+      (p: (typeof profiles)[number]) => p.crashTrigger.appendAckProb > 0,
+      (p: (typeof profiles)[number]) => p.slowTick.meanIntervalMs > 0,
+      (p: (typeof profiles)[number]) => p.snapshot.snapshotCount <= 50,
+      (p: (typeof profiles)[number]) => p.snapDelay.prob > 0,
+      (p: (typeof profiles)[number]) => p.chargeSyncLatency,
+      (p: (typeof profiles)[number]) => p.partition.kinds.includes('isolate-leader'),
     ]) {
       const [yes, no] = onOff(on);
       expect(yes).toBeGreaterThan(0);
@@ -37,6 +46,10 @@ describe('fault profiles', () => {
       expect(p.partition.durationMsMin).toBeLessThanOrEqual(p.partition.durationMsMax);
       for (const c of p.clock.nodes) expect(Math.abs(c.driftRate - 1)).toBeLessThanOrEqual(0.001);
       if (p.partition.meanIntervalMs > 0) expect(p.partition.kinds.length).toBeGreaterThan(0);
+      const snap = p.snapshot;
+      expect(snap.snapshotCount === 200 ? snap.catchUpEntries === 50 : snap.snapshotCount >= 10 && snap.snapshotCount <= 50 && snap.catchUpEntries < snap.snapshotCount).toBe(true);
+      expect(p.crashTrigger.downMsMin).toBeLessThanOrEqual(p.crashTrigger.downMsMax);
+      expect(p.snapDelay.delayMsMin).toBeLessThanOrEqual(p.snapDelay.delayMsMax);
     }
   });
 
@@ -48,7 +61,17 @@ describe('fault profiles', () => {
     expect(text).toContain(`loss ${p.network.lossRate}`);
     expect(text).toContain(`torn ${p.disk.tornWriteProb}`);
     for (const c of p.clock.nodes) expect(text).toContain(`${c.nodeId} skew ${c.skewMs}ms drift ${c.driftRate}`);
-    expect(text.split('\n').length).toBe(8);
+    expect(text).toContain(`snapshot:  every ${p.snapshot.snapshotCount} entries`);
+    for (const family of ['first:', 'power:', 'trigger:', 'slow tick:']) expect(text).toContain(family);
+    expect(text.split('\n').length).toBe(13);
+  });
+
+  it('new families draw from forks of their own: the families that existed before keep their values', () => {
+    // Seed 7's crash and network draws, recorded before power loss, triggers and the rest existed.
+    const p7 = drawFaultProfile(createRand(7));
+    expect(p7.network).toEqual({ latencyMsMin: 1, latencyMsMax: 74, lossRate: 0.0315, duplicateRate: 0, reorderRate: 0.0592, reorderExtraMsMax: 65 });
+    expect([p7.partition.meanIntervalMs, p7.crash.meanIntervalMs, p7.pause.meanIntervalMs, p7.disk.tornWriteProb]).toEqual([1376, 4003, 3009, 0.8617]);
+    expect(p7.partition.kinds.filter((k) => k !== 'isolate-leader')).toEqual(['halves', 'isolate', 'one-way']);
   });
 
   it('withoutFaults turns every fault off and keeps the cluster', () => {
@@ -58,6 +81,10 @@ describe('fault profiles', () => {
     expect(calm.network.lossRate + calm.network.duplicateRate + calm.network.reorderRate).toBe(0);
     expect(calm.partition.meanIntervalMs + calm.crash.meanIntervalMs + calm.pause.meanIntervalMs + calm.clock.jumpMeanIntervalMs).toBe(0);
     expect(calm.disk.tornWriteProb + calm.disk.corruptionProb + calm.disk.syncFailProb + calm.disk.writeFailProb + calm.disk.slowSyncProb).toBe(0);
+    expect(calm.powerLoss.meanIntervalMs + calm.slowTick.meanIntervalMs + calm.snapDelay.prob).toBe(0);
+    expect(calm.crashTrigger.voteGrantProb + calm.crashTrigger.appendAckProb).toBe(0);
+    // The snapshot cadence is a setting of the members, not a fault: it stays.
+    expect(calm.snapshot).toEqual(p.snapshot);
   });
 
   it('maps onto the component options and draws episode intervals around the mean', () => {
@@ -72,5 +99,10 @@ describe('fault profiles', () => {
       const ms = drawIntervalMs(rand, 1000)!;
       expect(ms >= 500 && ms <= 1500).toBe(true);
     }
+    // The first episode of a family may come at once: anywhere in [1, mean].
+    const firsts = Array.from({ length: 200 }, () => drawIntervalMs(rand, 1000, true)!);
+    expect(Math.min(...firsts)).toBeGreaterThanOrEqual(1);
+    expect(Math.max(...firsts)).toBeLessThanOrEqual(1000);
+    expect(firsts.filter((ms) => ms < 500).length).toBeGreaterThan(50);
   });
 });
