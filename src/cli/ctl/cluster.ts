@@ -8,6 +8,7 @@ import type { FlagSpecs, ParsedArgs } from './flags.js';
 import { CtlError, ExitCode, errorText, rpc } from './io.js';
 import type { CtlContext } from './io.js';
 import { checkWriteOut, goDuration, goJson, hexId, hexIdSpaced, humanizeBytes } from './print.js';
+import { snapshotRestore, snapshotStatusCommand } from './snapshot.js';
 
 export const CLUSTER_FLAGS: FlagSpecs = {
   'peer-urls': { kind: 'string', default: '' },
@@ -159,10 +160,12 @@ export async function endpointCommand(ctx: CtlContext, args: ParsedArgs): Promis
   throw new CtlError(ExitCode.BadArgs, `unknown command "${sub ?? ''}" for "etcdctl endpoint"`);
 }
 
-/** snapshot save <file>: streams the backend from the first endpoint, as etcdctl requires one. */
+/** snapshot save <file>: streams the backend from the first endpoint, as etcdctl requires one; restore and status work on files. */
 export async function snapshotCommand(ctx: CtlContext, args: ParsedArgs): Promise<void> {
   const [sub, path] = args.positionals;
-  if (sub !== 'save') throw new CtlError(ExitCode.BadArgs, `unknown command "${sub ?? ''}" for "etcdctl snapshot" (only save is supported)`);
+  if (sub === 'restore') return snapshotRestore(ctx, args);
+  if (sub === 'status') return snapshotStatusCommand(ctx, args);
+  if (sub !== 'save') throw new CtlError(ExitCode.BadArgs, `unknown command "${sub ?? ''}" for "etcdctl snapshot"`);
   if (path === undefined || args.positionals.length !== 2) throw new CtlError(ExitCode.BadArgs, 'snapshot save expects one argument');
   if (ctx.global.endpoints.length !== 1) throw new CtlError(ExitCode.BadArgs, `snapshot must be requested to one selected node, not multiple [${ctx.global.endpoints.join(' ')}]`);
   const chunks: Uint8Array[] = [];
