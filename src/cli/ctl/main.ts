@@ -14,6 +14,7 @@ import { CtlError, ExitCode } from './io.js';
 import type { CtlContext, CtlIo, GlobalOptions } from './io.js';
 import { DEL_FLAGS, GET_FLAGS, PUT_FLAGS, compactionCommand, delCommand, getCommand, putCommand, txnCommand } from './kv.js';
 import { LEASE_FLAGS, leaseCommand } from './lease.js';
+import { SNAPSHOT_FLAGS } from './snapshot.js';
 import { credentialsFrom, loggedInClient } from './login.js';
 import type { Credentials } from './login.js';
 import { WATCH_FLAGS, watchCommand } from './watch.js';
@@ -36,7 +37,7 @@ const COMMANDS: Readonly<Record<string, CommandEntry>> = {
   lease: { flags: LEASE_FLAGS, run: leaseCommand, summary: 'Lease related commands' },
   member: { flags: CLUSTER_FLAGS, run: memberCommand, summary: 'Membership related commands' },
   endpoint: { flags: CLUSTER_FLAGS, run: endpointCommand, summary: 'Endpoint related commands' },
-  snapshot: { flags: {}, run: snapshotCommand, summary: 'Manages etcd node snapshots' },
+  snapshot: { flags: SNAPSHOT_FLAGS, run: snapshotCommand, summary: 'Manages etcd node snapshots' },
   lock: { flags: CONCURRENCY_FLAGS, run: lockCommand, summary: 'Acquires a named lock' },
   elect: { flags: CONCURRENCY_FLAGS, run: electCommand, summary: 'Observes and participates in leader election' },
   user: { flags: USER_FLAGS, run: userCommand, summary: 'User related commands' },
