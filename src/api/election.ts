@@ -5,6 +5,7 @@
  * package and of this service take part in the same elections. Errors as etcd's server answers
  * them (UNKNOWN with the concurrency package's text; see lock.ts).
  */
+import type { AuthInfo } from '../auth/index.js';
 import type { KeyValue, ResponseHeader } from '../mvcc/index.js';
 import { CompareResult, CompareTarget, EventType } from '../mvcc/index.js';
 import { FilterType } from '../watch/index.js';
@@ -39,6 +40,11 @@ export interface LeaderResult {
 
 export class ElectionApi {
   constructor(private readonly deps: ConcurrencyDeps) {}
+
+  /** This service acting for a client: its KV steps are permission-checked as that user. */
+  as(ai: AuthInfo): ElectionApi {
+    return new ElectionApi({ ...this.deps, kv: this.deps.kv.as(ai) });
+  }
 
   /**
    * Joins the election with `value` and resolves once this contender leads. A campaign on a

@@ -14,3 +14,5 @@ export { LockApi, ConcurrencyErrors, concurrencyError, DEFAULT_SESSION_TTL_SECON
 export type { ConcurrencyDeps, ConcurrencyErrorName, LockResult } from './lock.js';
 export { ElectionApi } from './election.js';
 export type { LeaderKey, LeaderResult } from './election.js';
+export { AuthApi, NO_CREDENTIAL, requestHeader, withCredential } from './auth.js';
+export type { AuthApiOptions } from './auth.js';

@@ -1,6 +1,7 @@
 import type { Clock } from '../env/index.js';
 import type { ApplyResult, InternalRequest } from '../apply/index.js';
-import { Applier, encodePayload } from '../apply/index.js';
+import { Applier, checkTxnPermission, encodePayload } from '../apply/index.js';
+import type { AuthInfo } from '../auth/index.js';
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -53,44 +54,64 @@ export class KvApi {
     private readonly options: KvApiOptions,
   ) {}
 
-  async range(request: RangeRequest, requestBytes = 0): Promise<RangeResponse> {
+  /*
+   * `ai`: the client's credential (etcd's AuthInfo; revision 0 = none). Reads are checked here,
+   * synchronously with the read, so no auth change slips between check and read; writes carry it
+   * in their header and are checked when applied. Absent: a request the server makes itself.
+   */
+
+  async range(request: RangeRequest, requestBytes = 0, ai?: AuthInfo): Promise<RangeResponse> {
     this.checkSize(requestBytes);
     checkRangeRequest(request);
     if (request.serializable !== true) await this.withTimeout(this.node.linearizableBarrier());
+    if (ai !== undefined) this.applier.auth.checkOp(ai, request.key, request.rangeEnd ?? new Uint8Array(0), 'read');
     return this.stamp(this.applier.store.range(request));
   }
 
-  async put(request: PutRequest, requestBytes = 0): Promise<PutResponse> {
+  async put(request: PutRequest, requestBytes = 0, ai?: AuthInfo): Promise<PutResponse> {
     this.checkSize(requestBytes);
     checkPutRequest(request);
     this.checkQuota({ put: request });
-    return this.stamp((await this.propose({ put: request })) as PutResponse);
+    return this.stamp((await this.propose({ put: request }, ai)) as PutResponse);
   }
 
-  async deleteRange(request: DeleteRangeRequest, requestBytes = 0): Promise<DeleteRangeResponse> {
+  async deleteRange(request: DeleteRangeRequest, requestBytes = 0, ai?: AuthInfo): Promise<DeleteRangeResponse> {
     this.checkSize(requestBytes);
     checkDeleteRequest(request);
-    return this.stamp((await this.propose({ deleteRange: request })) as DeleteRangeResponse);
+    return this.stamp((await this.propose({ deleteRange: request }, ai)) as DeleteRangeResponse);
   }
 
-  async txn(request: TxnRequest, requestBytes = 0): Promise<TxnResponse> {
+  async txn(request: TxnRequest, requestBytes = 0, ai?: AuthInfo): Promise<TxnResponse> {
     this.checkSize(requestBytes);
     checkTxnRequest(request, this.options.maxTxnOps);
     if (!txnHasWrites(request)) {
       // A read-only txn is a read: served locally after the barrier, as etcd does.
       if (!isSerializableTxn(request)) await this.withTimeout(this.node.linearizableBarrier());
+      if (ai !== undefined && this.applier.auth.isEnabled()) checkTxnPermission(this.applier.auth, ai, request);
       return this.stamp(this.applier.store.txn(request));
     }
     this.checkQuota({ txn: request });
-    return this.stamp((await this.propose({ txn: request })) as TxnResponse);
+    return this.stamp((await this.propose({ txn: request }, ai)) as TxnResponse);
+  }
+
+  /** A view of this API whose requests all run as `ai` (Lock and Election act for their caller). */
+  as(ai: AuthInfo): KvApi {
+    const base = this;
+    const view = Object.create(base) as KvApi;
+    view.range = (r, bytes = 0, who = ai) => base.range(r, bytes, who);
+    view.put = (r, bytes = 0, who = ai) => base.put(r, bytes, who);
+    view.deleteRange = (r, bytes = 0, who = ai) => base.deleteRange(r, bytes, who);
+    view.txn = (r, bytes = 0, who = ai) => base.txn(r, bytes, who);
+    return view;
   }
 
   async compact(request: CompactionRequest): Promise<CompactionResponse> {
     return this.stamp((await this.propose({ compaction: request })) as CompactionResponse);
   }
 
-  private async propose(request: InternalRequest): Promise<unknown> {
-    const result = await this.withTimeout(this.node.propose(encodePayload(request)));
+  private async propose(request: InternalRequest, ai?: AuthInfo): Promise<unknown> {
+    const withHeader: InternalRequest = ai === undefined ? request : { ...request, header: { username: ai.username, authRevision: ai.revision } };
+    const result = await this.withTimeout(this.node.propose(encodePayload(withHeader)));
     if (!result.ok) throw new EtcdError(result.error.code, result.error.message);
     return result.response;
   }

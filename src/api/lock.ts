@@ -18,6 +18,7 @@ import type { WatchCreateRequest, WatchResponse } from '../watch/index.js';
 import { FilterType } from '../watch/index.js';
 import { assert, bytesEqual, concatBytes, utf8 } from '../util/index.js';
 import { EtcdError, GrpcCode, etcdError } from './errors.js';
+import type { AuthInfo } from '../auth/index.js';
 import type { KvApi } from './kv.js';
 import type { LeaseApi } from './lease.js';
 import type { WatchApi, WatchSession } from './watch.js';
@@ -259,6 +260,11 @@ export interface LockResult {
  */
 export class LockApi {
   constructor(private readonly deps: ConcurrencyDeps) {}
+
+  /** This service acting for a client: its KV steps are permission-checked as that user. */
+  as(ai: AuthInfo): LockApi {
+    return new LockApi({ ...this.deps, kv: this.deps.kv.as(ai) });
+  }
 
   lock(name: Uint8Array, leaseId: bigint, signal?: AbortSignal): Promise<LockResult> {
     return asService(() => this.acquire(name, leaseId, signal));

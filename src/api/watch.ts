@@ -1,5 +1,6 @@
 import type { Clock, TimerHandle } from '../env/index.js';
 import type { Applier } from '../apply/index.js';
+import type { AuthInfo } from '../auth/index.js';
 import type { WatchRequest, WatchResponse, WatchStream } from '../watch/index.js';
 
 export interface WatchApiOptions {
@@ -41,20 +42,51 @@ export class WatchApi {
     if (this.timer) this.clock.clearTimer(this.timer);
   }
 
-  open(send: (response: WatchResponse) => void): WatchSession {
-    const stream: WatchStream = this.applier.watchHub.openStream((response) => {
+  /**
+   * `credential`, when given, is asked for the caller's AuthInfo at each create request (etcd
+   * reads the stream's token each time): a watch needs READ on its whole range, else it is
+   * answered created-and-canceled with "permission denied", as etcd's isWatchPermitted does.
+   */
+  open(send: (response: WatchResponse) => void, credential?: () => AuthInfo): WatchSession {
+    const stamp = (response: WatchResponse): WatchResponse => {
       response.header = { ...response.header, clusterId: this.options.clusterId, memberId: this.options.memberId, raftTerm: this.options.raftTerm() };
-      send(response);
-    });
+      return response;
+    };
+    const stream: WatchStream = this.applier.watchHub.openStream((response) => send(stamp(response)));
+    // Refusals are answered here, not by the hub: their acknowledgements must not reach it.
+    let refusalsUnacked = 0;
     return {
-      handle: (request) => stream.handle(request),
+      handle: (request) => {
+        if (credential !== undefined && 'createRequest' in request && !this.watchPermitted(credential, request.createRequest.key, request.createRequest.rangeEnd)) {
+          const header = { clusterId: 0n, memberId: 0n, revision: this.applier.store.rev(), raftTerm: 0 };
+          refusalsUnacked++;
+          send(stamp({ header, watchId: -1, created: true, canceled: true, compactRevision: 0, cancelReason: 'etcdserver: permission denied', fragment: false, events: [] }));
+          return;
+        }
+        stream.handle(request);
+      },
       ack: (count) => {
-        stream.ack(count);
+        const refusals = Math.min(count, refusalsUnacked);
+        refusalsUnacked -= refusals;
+        if (count - refusals === 0) return;
+        stream.ack(count - refusals);
         // Room freed in a full stream: catch its watchers up now rather than at the next tick.
         this.applier.watchHub.syncWatchers();
       },
       close: () => stream.close(),
     };
+  }
+
+  private watchPermitted(credential: () => AuthInfo, key: Uint8Array | undefined, rangeEnd: Uint8Array | undefined): boolean {
+    const auth = this.applier.auth;
+    if (!auth.isEnabled()) return true;
+    let ai: AuthInfo;
+    try {
+      ai = credential();
+    } catch {
+      return false; // an invalid token: etcd answers the same permission denied
+    }
+    return auth.permits(ai, key ?? new Uint8Array(0), rangeEnd ?? new Uint8Array(0), 'read');
   }
 
   private schedule(): void {

@@ -5,12 +5,14 @@
  * client moves its watchers to the catch-up path instead of buffering without bound).
  */
 import { EtcdError } from '../api/index.js';
-import type { LeaseApi, WatchApi } from '../api/index.js';
+import type { AuthApi, LeaseApi, WatchApi } from '../api/index.js';
 import type { WatchRequest as HubWatchRequest, WatchResponse as HubWatchResponse } from '../watch/index.js';
 import type * as pb from './generated/etcdserverpb.js';
 import type { EventInit } from './generated/mvccpb.js';
 import { fromKv } from './convert-kv.js';
+import { encodeHubWatchResponse } from './watch-encode.js';
 import type { EtcdServices, GrpcStatusError } from './services.js';
+import { credentialOf } from './adapter-auth.js';
 
 type LeaseWatchServices = Pick<EtcdServices, 'leaseGrant' | 'leaseRevoke' | 'leaseKeepAlive' | 'leaseTimeToLive' | 'leaseLeases' | 'watch'>;
 
@@ -63,15 +65,16 @@ function fromHubResponse(r: HubWatchResponse): pb.WatchResponseInit {
   };
 }
 
-export function bindLeaseAndWatch(lease: LeaseApi | undefined, watch: WatchApi | undefined, header: () => pb.ResponseHeaderInit): Partial<LeaseWatchServices> {
+export function bindLeaseAndWatch(lease: LeaseApi | undefined, watch: WatchApi | undefined, header: () => pb.ResponseHeaderInit, auth?: AuthApi): Partial<LeaseWatchServices> {
   const out: Partial<LeaseWatchServices> = {};
   if (lease) {
     out.leaseGrant = (r) => call(async () => {
       const g = await lease.grant(Number(r.TTL), r.ID);
       return { header: { ...header(), revision: BigInt(g.revision) }, ID: g.id, TTL: BigInt(g.ttlSeconds) };
     });
-    out.leaseRevoke = (r) => call(async () => {
-      const res = await lease.revoke(r.ID);
+    out.leaseRevoke = (r, ctx) => call(async () => {
+      // With auth wired in, the revoke carries the caller's header: WRITE on every attached key is checked at apply.
+      const res = auth === undefined ? await lease.revoke(r.ID) : await auth.leaseRevoke(credentialOf(auth, ctx), r.ID);
       return { header: { ...header(), revision: BigInt(res.revision) } };
     });
     out.leaseTimeToLive = (r) => call(async () => {
@@ -96,13 +99,15 @@ export function bindLeaseAndWatch(lease: LeaseApi | undefined, watch: WatchApi |
     };
   }
   if (watch) {
-    out.watch = async (stream) => {
+    out.watch = async (stream, ctx) => {
+      const credential = auth === undefined ? undefined : () => credentialOf(auth, ctx);
       const session = watch.open((response) => {
-        stream.send(fromHubResponse(response)).then(
+        // Pre-encoded: the event bytes are shared by every watcher of the revision (watch-encode.ts).
+        stream.send(encodeHubWatchResponse(response) as unknown as pb.WatchResponseInit).then(
           () => session.ack(1),
           () => undefined, // the call ended; close() below cleans up
         );
-      });
+      }, credential);
       try {
         for await (const request of stream) {
           const hubRequest = toHubRequest(request);

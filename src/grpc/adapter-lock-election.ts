@@ -6,11 +6,12 @@
  */
 import { EtcdError } from '../api/index.js';
 import type { ElectionApi, LeaderKey, LeaderResult, LockApi } from '../api/index.js';
+import type { AuthInfo } from '../auth/index.js';
 import type * as mvcc from '../mvcc/index.js';
 import type * as pb from './generated/etcdserverpb.js';
 import type * as epb from './generated/v3electionpb.js';
 import { fromKv } from './convert-kv.js';
-import type { EtcdServices, GrpcStatusError } from './services.js';
+import type { CallContext, EtcdServices, GrpcStatusError } from './services.js';
 
 type LockElectionServices = Pick<EtcdServices, 'lock' | 'unlock' | 'campaign' | 'proclaim' | 'leader' | 'observe' | 'resign'>;
 
@@ -39,26 +40,42 @@ function fromLeader(r: LeaderResult): epb.LeaderResponseInit {
   return { header: header(r.header), kv: fromKv(r.kv) };
 }
 
-export function bindLockAndElection(lock: LockApi | undefined, election: ElectionApi | undefined): Partial<LockElectionServices> {
+/**
+ * `who` yields the caller's credential (undefined when auth is not wired in): the services then
+ * run their KV steps as the caller, as etcd's lock and election servers use the caller's context.
+ */
+export function bindLockAndElection(
+  lockApi: LockApi | undefined,
+  electionApi: ElectionApi | undefined,
+  who: (ctx: CallContext) => AuthInfo | undefined = () => undefined,
+): Partial<LockElectionServices> {
   const out: Partial<LockElectionServices> = {};
-  if (lock) {
+  if (lockApi) {
+    const lock = (ctx: CallContext): LockApi => {
+      const ai = who(ctx);
+      return ai === undefined ? lockApi : lockApi.as(ai);
+    };
     out.lock = (r, ctx) =>
       call(async () => {
-        const res = await lock.lock(r.name, r.lease, ctx.signal);
+        const res = await lock(ctx).lock(r.name, r.lease, ctx.signal);
         return { header: header(res.header), key: res.key };
       });
-    out.unlock = (r) => call(async () => ({ header: header((await lock.unlock(r.key)).header) }));
+    out.unlock = (r, ctx) => call(async () => ({ header: header((await lock(ctx).unlock(r.key)).header) }));
   }
-  if (election) {
+  if (electionApi) {
+    const election = (ctx: CallContext): ElectionApi => {
+      const ai = who(ctx);
+      return ai === undefined ? electionApi : electionApi.as(ai);
+    };
     out.campaign = (r, ctx) =>
       call(async () => {
-        const res = await election.campaign(r.name, r.lease, r.value, ctx.signal);
+        const res = await election(ctx).campaign(r.name, r.lease, r.value, ctx.signal);
         return { header: header(res.header), leader: fromLeaderKey(res.leader) };
       });
-    out.proclaim = (r) => call(async () => ({ header: header((await election.proclaim(toLeaderKey(r.leader), r.value)).header) }));
-    out.resign = (r) => call(async () => ({ header: header((await election.resign(toLeaderKey(r.leader))).header) }));
-    out.leader = (r) => call(async () => fromLeader(await election.leader(r.name)));
-    out.observe = (r, sink, ctx) => call(() => election.observe(r.name, (res) => sink.send(fromLeader(res)), ctx.signal));
+    out.proclaim = (r, ctx) => call(async () => ({ header: header((await election(ctx).proclaim(toLeaderKey(r.leader), r.value)).header) }));
+    out.resign = (r, ctx) => call(async () => ({ header: header((await election(ctx).resign(toLeaderKey(r.leader))).header) }));
+    out.leader = (r, ctx) => call(async () => fromLeader(await election(ctx).leader(r.name)));
+    out.observe = (r, sink, ctx) => call(() => election(ctx).observe(r.name, (res) => sink.send(fromLeader(res)), ctx.signal));
   }
   return out;
 }

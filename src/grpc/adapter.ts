@@ -5,7 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { EtcdError, SERVER_VERSION } from '../api/index.js';
-import type { ClusterApi, KvApi, MaintenanceApi, MemberInfo, LeaseApi, WatchApi } from '../api/index.js';
+import { withCredential } from '../api/index.js';
+import type { AuthApi, ClusterApi, KvApi, MaintenanceApi, MemberInfo, LeaseApi, WatchApi } from '../api/index.js';
+import type { AuthInfo } from '../auth/index.js';
 import type { ElectionApi, LockApi } from '../api/index.js';
 import type * as mvcc from '../mvcc/index.js';
 import type * as pb from './generated/etcdserverpb.js';
@@ -14,9 +16,10 @@ import { unimplementedServices } from './services.js';
 import { bindLeaseAndWatch } from './adapter-lease-watch.js';
 import { bindLockAndElection } from './adapter-lock-election.js';
 import { fromKv } from './convert-kv.js';
+import { bindAuth, credentialOf, guardAdminServices } from './adapter-auth.js';
 
 export { fromKv };
-import type { EtcdServices, GrpcStatusError } from './services.js';
+import type { CallContext, EtcdServices, GrpcStatusError } from './services.js';
 
 export interface BoundApis {
   readonly kv: KvApi;
@@ -29,6 +32,8 @@ export interface BoundApis {
   /** The Lock and Election services (v3lock, v3election); unbound without them. */
   readonly lock?: LockApi;
   readonly election?: ElectionApi;
+  /** The Auth service and every permission check; without it nothing is checked (and Auth is unbound). */
+  readonly auth?: AuthApi;
   /** This member's and its cluster's ids for response headers (default: the first listed member). */
   readonly memberId?: bigint;
   readonly clusterId?: bigint;
@@ -165,7 +170,12 @@ function fromMember(m: MemberInfo): pb.MemberInit {
 
 /** The EtcdServices the gRPC server exposes, backed by the API objects. */
 export function bindServices(apis: BoundApis): EtcdServices {
-  const { kv, maintenance, cluster } = apis;
+  const { kv, maintenance, cluster, auth } = apis;
+  // The call's credential, or undefined when auth is not wired in (then nothing is checked).
+  const who = (ctx: CallContext): AuthInfo | undefined => (auth === undefined ? undefined : credentialOf(auth, ctx));
+  // Reads retry once with a fresh credential when an auth change raced them (etcd's doSerialize).
+  const asCaller = <T>(ctx: CallContext, work: (ai: AuthInfo | undefined) => Promise<T>): Promise<T> =>
+    auth === undefined ? work(undefined) : withCredential(() => credentialOf(auth, ctx), work);
   const header = (): pb.ResponseHeaderInit => {
     const s = maintenance.status();
     const memberId = apis.memberId ?? maintenance.memberList()[0]?.id ?? 0n;
@@ -173,12 +183,13 @@ export function bindServices(apis: BoundApis): EtcdServices {
   };
   const services: EtcdServices = {
     ...unimplementedServices(),
-    ...bindLeaseAndWatch(apis.lease, apis.watch, header),
-    ...bindLockAndElection(apis.lock, apis.election),
-    range: (r) => call(async () => fromRange(await kv.range(toRangeRequest(r)))),
-    put: (r) => call(async () => fromPut(await kv.put(toPutRequest(r), raftRequestBytes(encodePutRequest(r))))),
-    deleteRange: (r) => call(async () => fromDelete(await kv.deleteRange(toDeleteRequest(r), raftRequestBytes(encodeDeleteRangeRequest(r))))),
-    txn: (r) => call(async () => fromTxn(await kv.txn(toTxnRequest(r), raftRequestBytes(encodeTxnRequest(r))))),
+    ...bindLeaseAndWatch(apis.lease, apis.watch, header, auth),
+    ...bindLockAndElection(apis.lock, apis.election, who),
+    ...(auth === undefined ? {} : bindAuth(auth, header)),
+    range: (r, ctx) => call(() => asCaller(ctx, async (ai) => fromRange(await kv.range(toRangeRequest(r), 0, ai)))),
+    put: (r, ctx) => call(async () => fromPut(await kv.put(toPutRequest(r), raftRequestBytes(encodePutRequest(r)), who(ctx)))),
+    deleteRange: (r, ctx) => call(async () => fromDelete(await kv.deleteRange(toDeleteRequest(r), raftRequestBytes(encodeDeleteRangeRequest(r)), who(ctx)))),
+    txn: (r, ctx) => call(() => asCaller(ctx, async (ai) => fromTxn(await kv.txn(toTxnRequest(r), raftRequestBytes(encodeTxnRequest(r)), ai)))),
     compact: (r) => call(async () => ({ header: fromHeader((await kv.compact({ revision: num(r.revision), physical: r.physical })).header) })),
     status: () =>
       call(() => {
@@ -220,7 +231,8 @@ export function bindServices(apis: BoundApis): EtcdServices {
       await out.send({ header: header(), remainingBytes: 0n, blob: createHash('sha256').update(blob).digest(), version: SERVER_VERSION });
     },
   };
-  return cluster === undefined ? services : { ...services, ...clusterServices(cluster, header) };
+  const all = cluster === undefined ? services : { ...services, ...clusterServices(cluster, header) };
+  return auth === undefined ? all : guardAdminServices(all, auth);
 }
 
 /** Cluster service and MoveLeader over the ClusterApi. */
