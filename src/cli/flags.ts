@@ -22,6 +22,12 @@ export interface ServerFlags {
   readonly quotaBackendBytes: number;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
+  /** --auth-token: "simple" (default) or "jwt,pub-key=...,priv-key=...,sign-method=...,ttl=...". */
+  readonly authToken?: string;
+  /** --bcrypt-cost for password hashes (default 10, as etcd). */
+  readonly bcryptCost?: number;
+  /** --auth-token-ttl: seconds a simple token lives without use (default 300). */
+  readonly authTokenTtlSeconds?: number;
   readonly autoCompactionMode: 'periodic' | 'revision';
   readonly autoCompactionRetention: string;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -65,6 +71,9 @@ const SPECS: Readonly<Record<string, FlagSpec>> = {
   'quota-backend-bytes': { env: 'ETCD_QUOTA_BACKEND_BYTES', default: '0' },
   'max-request-bytes': { env: 'ETCD_MAX_REQUEST_BYTES', default: '1572864' },
   'max-txn-ops': { env: 'ETCD_MAX_TXN_OPS', default: '128' },
+  'auth-token': { env: 'ETCD_AUTH_TOKEN', default: 'simple' },
+  'bcrypt-cost': { env: 'ETCD_BCRYPT_COST', default: '10' },
+  'auth-token-ttl': { env: 'ETCD_AUTH_TOKEN_TTL', default: '300' },
   'auto-compaction-mode': { env: 'ETCD_AUTO_COMPACTION_MODE', default: 'periodic' },
   'auto-compaction-retention': { env: 'ETCD_AUTO_COMPACTION_RETENTION', default: '0' },
   'log-level': { env: 'ETCD_LOG_LEVEL', default: 'info' },
@@ -103,6 +112,9 @@ export const USAGE = `usage: tsetcd [flags]
   --quota-backend-bytes N              backend size before a NOSPACE alarm (default 0: 2 GiB)
   --max-request-bytes N                maximum client request size (default 1572864)
   --max-txn-ops N                      maximum operations in a txn (default 128)
+  --auth-token simple|jwt,...          token type (default simple; jwt,pub-key=F,priv-key=F,sign-method=RS256)
+  --bcrypt-cost N                      bcrypt cost of password hashes (default 10)
+  --auth-token-ttl SECONDS             lifetime of an unused simple token (default 300)
   --auto-compaction-mode periodic|revision
   --auto-compaction-retention N        auto compaction retention (default 0: off)
   --log-level debug|info|warn|error    (default info)
@@ -223,6 +235,9 @@ export function parseServerFlags(argv: readonly string[], env: Readonly<Record<s
     quotaBackendBytes: integer(get('quota-backend-bytes'), 'quota-backend-bytes', -1),
     maxRequestBytes: integer(get('max-request-bytes'), 'max-request-bytes', 1),
     maxTxnOps: integer(get('max-txn-ops'), 'max-txn-ops', 1),
+    authToken: get('auth-token'),
+    bcryptCost: integer(get('bcrypt-cost'), 'bcrypt-cost', 1),
+    authTokenTtlSeconds: integer(get('auth-token-ttl'), 'auth-token-ttl', 1),
     autoCompactionMode: mode,
     autoCompactionRetention: get('auto-compaction-retention'),
     logLevel: level as ServerFlags['logLevel'],

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { Applier } from '../apply/index.js';
 import type { ApplyResult } from '../apply/index.js';
 import { ClusterApi, EtcdError, KvApi, MaintenanceApi, etcdError, LeaseApi, WatchApi } from '../api/index.js';
-import { ElectionApi, LockApi } from '../api/index.js';
+import { AuthApi, ElectionApi, LockApi } from '../api/index.js';
+import { authSetup } from './auth-setup.js';
 import type { MemberInfo } from '../api/index.js';
 import { nodeEnv } from '../env/node/index.js';
 import type { Logger } from '../env/index.js';
@@ -70,7 +71,8 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const backend = LmdbBackend.open(join(flags.dataDir, 'member', 'db'));
   // Applied state commits to LMDB every 100 ms (etcd's backend batch interval); the WAL is the
   // durable record and replays anything after the last commit, so a write waits for one fsync.
-  const applier = new Applier(backend, { clock: env.clock, maxTxnOps: flags.maxTxnOps, batchIntervalMs: 100 });
+  const authSeams = authSetup(flags);
+  const applier = new Applier(backend, { clock: env.clock, maxTxnOps: flags.maxTxnOps, batchIntervalMs: 100, tokenProvider: authSeams.tokenProvider });
   const store = applier.store;
   const registry = new MemberRegistry(store);
   const tls = resolveTls(flags, logger);
@@ -161,12 +163,14 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   // Lock and Election are clients of this member's own KV, Watch and Lease services, as etcd's are.
   const lock = new LockApi({ kv, watch, lease });
   const election = new ElectionApi({ kv, watch, lease });
+  // Users, roles and permissions: admin requests through Raft, bcrypt only at Authenticate.
+  const auth = new AuthApi(node, applier, env.clock, { requestTimeoutMs, rand: env.rand.fork('auth'), hasher: authSeams.hasher });
 
   // Client port: gRPC and the HTTP/JSON gateway (/v3/*, /health, /version, /metrics) share it,
   // as on etcd; createClientFront sends each connection to one or the other (src/grpc/gateway-front.ts).
   const metrics = new GatewayMetrics();
   // A learner serves only Status and serializable Range, as etcd's interceptors allow.
-  const bound = refuseOnLearner(bindServices({ kv, maintenance, cluster, lease, watch, lock, election, memberId: selfId, clusterId }), () => self.isLearner);
+  const bound = refuseOnLearner(bindServices({ kv, maintenance, cluster, lease, watch, lock, election, auth, memberId: selfId, clusterId }), () => self.isLearner);
   const services = instrumentServices(bound, metrics);
   const grpc: GrpcServer = createGrpcServer(services, {
     maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
