@@ -23,7 +23,7 @@ export interface ParsedArgs {
   readonly values: Map<string, string>;
 }
 
-/** Global flags every command accepts (etcdctl 3.4's list; TLS and discovery are accepted and ignored). */
+/** Global flags every command accepts (etcdctl 3.4's list; discovery is accepted and ignored, TLS is in ./tls.ts). */
 export const GLOBAL_FLAGS: FlagSpecs = {
   endpoints: { kind: 'string', default: '127.0.0.1:2379' },
   'dial-timeout': { kind: 'duration', default: '2s' },

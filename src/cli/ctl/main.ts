@@ -14,6 +14,7 @@ import { CtlError, ExitCode } from './io.js';
 import type { CtlContext, CtlIo, GlobalOptions } from './io.js';
 import { DEL_FLAGS, GET_FLAGS, PUT_FLAGS, compactionCommand, delCommand, getCommand, putCommand, txnCommand } from './kv.js';
 import { LEASE_FLAGS, leaseCommand } from './lease.js';
+import { clientOptionsFor, tlsConfigFromFlags } from './tls.js';
 import { SNAPSHOT_FLAGS } from './snapshot.js';
 import { credentialsFrom, loggedInClient } from './login.js';
 import type { Credentials } from './login.js';
@@ -109,7 +110,8 @@ export async function runCtl(argv: readonly string[], io: CtlIo, options: RunOpt
       return ExitCode.Success;
     }
     const global = globalOptions(args);
-    const plainConnect = options.connect ?? ((endpoint: string) => createGrpcClient(endpoint));
+    const tlsConfig = tlsConfigFromFlags(args);
+    const plainConnect = options.connect ?? ((endpoint: string) => createGrpcClient(endpoint, clientOptionsFor(endpoint, tlsConfig)));
     // --user: every connection logs in (at its first call) with the same credentials, asked once.
     let credentials: Promise<Credentials | undefined> | undefined;
     const creds = (): Promise<Credentials | undefined> => (credentials ??= credentialsFrom(flagString(args, 'user'), flagString(args, 'password'), io));
