@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     console.log(`removed ${n} leftover namespace(s)/link(s)`);
     return;
   }
+  // Under npm/npx a Ctrl-C may close our output before the teardown has finished: keep going.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   let interrupted = false;
   const onSignal = (signal: string): void => {
     if (interrupted) return;

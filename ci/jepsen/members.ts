@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeName } from '../../nemesis/index.js';
@@ -26,11 +26,10 @@ interface Member {
   starts: number;
 }
 
-/** The server's command line before the etcd flags: compiled JS when built, tsx otherwise. */
-export function serverArgv(target: Target): string[] {
+/** The server's command line before the etcd flags: tsx on the sources, or a compiled entry. */
+export function serverArgv(target: Target, compiledEntry?: string): string[] {
   if (target === 'etcd') return [ETCD_BIN];
-  const compiled = join(REPO, 'dist', 'src', 'cli', 'tsetcd.js');
-  if (existsSync(compiled)) return [process.execPath, compiled];
+  if (compiledEntry !== undefined) return [process.execPath, compiledEntry];
   return [process.execPath, '--import', 'tsx', join(REPO, 'src', 'cli', 'tsetcd.ts')];
 }
 
@@ -43,6 +42,7 @@ export class Members {
     private readonly net: Network,
     private readonly dir: string,
     private readonly token: string,
+    private readonly compiledEntry?: string,
   ) {
     for (const name of names) {
       const dataDir = join(dir, 'data', `${name}.${target}`);
@@ -99,7 +99,7 @@ export class Members {
   start(name: NodeName): boolean {
     const m = this.member(name);
     if (m.child !== undefined) return false;
-    const argv = this.net.command(name, [...serverArgv(this.target), ...this.flags(m)]);
+    const argv = this.net.command(name, [...serverArgv(this.target, this.compiledEntry), ...this.flags(m)]);
     const fd = openSync(m.logPath, 'a');
     // ETCD_* variables of the caller would override our flags in both servers.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ETCD')));

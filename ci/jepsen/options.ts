@@ -36,6 +36,8 @@ export interface JepsenOptions {
   readonly net: NetMode;
   readonly compare: boolean;
   readonly checkTimeoutS: number;
+  /** tsetcd from a one-off compiled build instead of tsx (faster member starts). */
+  readonly compiled: boolean;
 }
 
 export const DEFAULTS: JepsenOptions = {
@@ -49,18 +51,19 @@ export const DEFAULTS: JepsenOptions = {
   clients: 6,
   keys: 4,
   opTimeoutMs: 1500,
-  quietS: 3,
+  quietS: 4,
   faultS: 4,
   recoveryS: 4,
   net: 'auto',
   compare: false,
   checkTimeoutS: 120,
+  compiled: false,
 };
 
 export const USAGE = `usage: npm run jepsen -- [--nodes 3] [--time 30] [--workload ${WORKLOADS.join('|')}]
        [--nemesis ${FAULT_KINDS.join(',')}|none] [--target ${TARGETS.join('|')}] [--compare] [--seed N] [--out dir]
-       [--clients 6] [--keys 4] [--op-timeout-ms 1500] [--quiet 3] [--fault 4] [--recovery 4]
-       [--net auto|netns|loopback] [--check-timeout 120]
+       [--clients 6] [--keys 4] [--op-timeout-ms 1500] [--quiet 4] [--fault 4] [--recovery 4]
+       [--net auto|netns|loopback] [--check-timeout 120] [--compiled]
        npm run jepsen -- --cleanup      removes leftover namespaces, bridges and members of earlier runs
 exit status: 0 valid, 1 invalid, 2 unknown, 3 setup error`;
 
@@ -119,6 +122,7 @@ export function parseArgs(argv: readonly string[]): Command {
       case '--recovery': o.recoveryS = positiveNumber(flag, value(), false); break;
       case '--net': o.net = oneOf(flag, value(), ['auto', 'netns', 'loopback'] as const); break;
       case '--compare': o.compare = true; break;
+      case '--compiled': o.compiled = true; break;
       case '--check-timeout': o.checkTimeoutS = positiveNumber(flag, value(), false); break;
       default: throw new UsageError(`unknown option '${flag}'`);
     }

@@ -11,6 +11,7 @@ import { HistoryRecorder } from '../../histories/index.js';
 import type { NodeName } from '../../nemesis/index.js';
 import { formatSchedule } from '../../nemesis/index.js';
 import { createRand } from '../../src/util/index.js';
+import { buildServer } from './build.js';
 import { RealCluster } from './cluster.js';
 import { Workers } from './clients.js';
 import type { ClientStats, Workload } from './clients.js';
@@ -57,20 +58,24 @@ interface Phase {
 }
 
 async function bringUp(o: JepsenOptions, outDir: string, names: NodeName[], log: (l: string) => void, register: (t: () => Promise<void>) => void): Promise<Phase> {
+  const compiledEntry = o.compiled && o.target === 'tsetcd' ? await buildServer(log) : undefined;
   const net = await createNetwork(o.net, names, log);
-  const members = new Members(names, o.target, net, outDir, `jepsen-${process.pid}-${o.seed}`);
-  const cluster = new RealCluster(members, net);
+  let members: Members | undefined;
+  let cluster: RealCluster | undefined;
   let torn = false;
+  // Registered before any member starts, so an interrupt from here on removes everything.
   register(async () => {
     if (torn) return;
     torn = true;
-    cluster.close();
-    await members.stopAll();
+    cluster?.close();
+    await members?.stopAll();
     await net.teardown();
   });
+  members = new Members(names, o.target, net, outDir, `jepsen-${process.pid}-${o.seed}`, compiledEntry);
+  cluster = new RealCluster(members, net);
   for (const n of names) members.start(n);
   const leader = await cluster.waitForLeader(LEADER_TIMEOUT_MS);
-  log(`cluster up (${o.target}, ${net.mode}): ${names.map((n) => `${n}=${members.clientUrl(n)}`).join(' ')}; leader ${leader}`);
+  log(`cluster up (${o.target}, ${net.mode}): ${names.map((n) => `${n}=${members?.clientUrl(n) ?? ''}`).join(' ')}; leader ${leader}`);
   return { net, members, cluster };
 }
 

@@ -29,7 +29,7 @@ async function shortRun(overrides: Partial<JepsenOptions>): Promise<RunResult> {
   const out = mkdtempSync(join(tmpdir(), 'tsetcd-jepsen-test-'));
   const before = problem === undefined ? namespaces() : [];
   const lines: string[] = [];
-  const options: JepsenOptions = { ...DEFAULTS, timeS: 9, quietS: 1, faultS: 2, recoveryS: 3, clients: 4, out, ...overrides };
+  const options: JepsenOptions = { ...DEFAULTS, timeS: 8, quietS: 1, faultS: 2, recoveryS: 2, clients: 4, out, ...overrides };
   try {
     const r = await runJepsen(options, (l) => lines.push(l));
     if (r.summary.verdict !== 'valid') console.log(`${lines.join('\n')}\n${r.checkText}\nhistory kept in ${out}`);
