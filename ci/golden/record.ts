@@ -20,6 +20,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { playScript } from './streams.js';
+import type { StreamScript } from './streams.js';
 
 const CLIENT_PORT = 23791;
 const PEER_PORT = 23801;
@@ -205,6 +207,30 @@ async function main(): Promise<void> {
       if (only.size > 0 && !only.has(seq.name)) continue;
       await recordSequence(seq, etcdVersion);
       console.log(`recorded ${seq.name} (${seq.steps.length} steps)`);
+    }
+  }
+  await recordStreamScripts(only, etcdVersion);
+}
+
+/** Watch and lease scripts (ci/golden/streams.json) into recorded-streams/<name>.json. */
+async function recordStreamScripts(only: ReadonlySet<string>, etcdVersion: string): Promise<void> {
+  const outDir = join(target.outDir, '..', target.name === 'etcd' ? 'recorded-streams' : 'recorded-streams-tsetcd');
+  mkdirSync(outDir, { recursive: true });
+  const scripts = (JSON.parse(readFileSync(join(HERE, 'streams.json'), 'utf8')) as { scripts: StreamScript[] }).scripts;
+  for (const script of scripts) {
+    if (only.size > 0 && !only.has(script.name)) continue;
+    const dataDir = mkdtempSync(join(tmpdir(), 'golden-streams-'));
+    const server = await startEtcd(dataDir);
+    try {
+      const transcript = await playScript(ENDPOINT, script, etcdVersion);
+      writeFileSync(join(outDir, `${script.name}.json`), JSON.stringify({ ...transcript, ...(script.note !== undefined ? { note: script.note } : {}) }, null, 2) + '\n');
+      console.log(`recorded ${script.name} (${script.steps.length} steps, watch/lease)`);
+    } finally {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      killServer(server);
+      await exited;
+      await sleepMs(200);
+      rmSync(dataDir, { recursive: true, force: true });
     }
   }
 }

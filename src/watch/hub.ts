@@ -444,7 +444,8 @@ export class WatchHub {
         continue;
       }
       if (w.minRev < compactRev) {
-        const r = response(w.id, this.rev);
+        // etcd's compaction notice carries only compact_revision: its header revision is 0.
+        const r = response(w.id, 0);
         r.compactRevision = compactRev;
         r.canceled = true;
         this.removeWatcher(w);

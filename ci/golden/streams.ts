@@ -1,0 +1,149 @@
+/**
+ * Golden scripts for watches and leases: unlike the KV goldens (replayed against an in-memory
+ * MvccStore), these need a running server, background watchers and real time (TTLs), so the
+ * same runner plays a script against real etcd (record, ci/golden/record.ts) and against a
+ * tsetcd process (test/golden/streams.test.ts), and the two normalised transcripts must match.
+ *
+ * Steps (ci/golden/streams.json):
+ *   {"ctl": [argv...]}                etcdctl -w json <argv>, waited for
+ *   {"bg": "w1", "ctl": [argv...]}    etcdctl -w json <argv> started in the background (a watch)
+ *   {"stop": "w1", "afterMs": 800}     waits, then interrupts the background command; its output
+ *   {"sleepMs": 3500}                 lets time pass (lease expiry)
+ * `$LEASE<n>` in argv is the hex id of the n-th lease granted in the script.
+ *
+ * Normalised away: cluster_id, member_id, raft_term, lease ids (replaced by <L0>, <L1>... in
+ * grant order) and the order of a lease's keys (Go map order on etcd). Everything else (revisions, events, prev_kv, compact_revision, TTLs as
+ * etcd truncates them, error lines, exit codes) must be identical.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+export type StreamStep =
+  | { readonly ctl: readonly string[]; readonly bg?: string }
+  | { readonly stop: string; readonly afterMs: number }
+  | { readonly sleepMs: number };
+
+export interface StreamScript {
+  readonly name: string;
+  readonly note?: string;
+  readonly steps: readonly StreamStep[];
+}
+
+export interface StreamRecord {
+  readonly step: StreamStep;
+  readonly exit?: string;
+  readonly stdout?: string;
+  /** Only etcdctl's `Error: ...` lines (its zap log lines carry timestamps). */
+  readonly errors?: readonly string[];
+}
+
+export interface Transcript {
+  readonly name: string;
+  readonly server: string;
+  readonly records: readonly StreamRecord[];
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  stdout: string;
+  stderr: string;
+  readonly done: Promise<string>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function startCtl(endpoint: string, argv: readonly string[]): Running {
+  const child = spawn('etcdctl', [`--endpoints=${endpoint}`, '-w', 'json', ...argv], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const running: Running = {
+    child,
+    stdout: '',
+    stderr: '',
+    done: new Promise((resolve) => {
+      child.on('close', (code, signal) => resolve(signal !== null ? `signal ${signal}` : `code ${String(code)}`));
+    }),
+  };
+  child.stdout?.on('data', (c: Buffer) => (running.stdout += c.toString('utf8')));
+  child.stderr?.on('data', (c: Buffer) => (running.stderr += c.toString('utf8')));
+  return running;
+}
+
+const errorLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('Error'));
+
+function substitute(argv: readonly string[], leasesHex: readonly string[]): string[] {
+  return argv.map((a) => a.replace(/\$LEASE(\d+)/g, (_, n: string) => leasesHex[Number(n)] ?? `missing-lease-${n}`));
+}
+
+/** Plays one script against an etcd-compatible endpoint; the transcript keeps raw outputs. */
+export async function playScript(endpoint: string, script: StreamScript, server: string): Promise<Transcript> {
+  const leasesHex: string[] = [];
+  const background = new Map<string, Running>();
+  const records: StreamRecord[] = [];
+  try {
+    for (const step of script.steps) {
+      if ('sleepMs' in step) {
+        await sleep(step.sleepMs);
+        records.push({ step });
+      } else if ('stop' in step) {
+        await sleep(step.afterMs);
+        const r = background.get(step.stop);
+        if (r === undefined) throw new Error(`no background command ${step.stop}`);
+        if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGINT');
+        const exit = await r.done;
+        records.push({ step, exit, stdout: r.stdout, errors: errorLines(r.stderr) });
+      } else if (step.bg !== undefined) {
+        background.set(step.bg, startCtl(endpoint, substitute(step.ctl, leasesHex)));
+        // Let the watch be created before the next step writes (a watch from "now" would race).
+        await sleep(400);
+        records.push({ step });
+      } else {
+        const argv = substitute(step.ctl, leasesHex);
+        const r = startCtl(endpoint, argv);
+        const exit = await r.done;
+        if (argv[0] === 'lease' && argv[1] === 'grant') {
+          const id = /"ID":(\d+)/.exec(r.stdout)?.[1];
+          leasesHex.push(id === undefined ? 'none' : BigInt(id).toString(16));
+        }
+        records.push({ step: { ctl: argv }, exit, stdout: r.stdout, errors: errorLines(r.stderr) });
+      }
+    }
+  } finally {
+    for (const r of background.values()) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+  }
+  return { name: script.name, server, records };
+}
+
+/** The transcript with ids that legitimately differ replaced, ready to compare. */
+export function normalise(t: Transcript): StreamRecord[] {
+  const leases: string[] = [];
+  for (const r of t.records) {
+    const s = r.step;
+    if ('ctl' in s && s.bg === undefined && s.ctl[0] === 'lease' && s.ctl[1] === 'grant') {
+      const id = /"ID":(\d+)/.exec(r.stdout ?? '')?.[1];
+      if (id !== undefined) leases.push(id);
+    }
+  }
+  const hexes = leases.map((d) => BigInt(d).toString(16));
+  const fix = (text: string): string => {
+    let out = text.replace(/"(cluster_id|member_id|raft_term)":\d+,?/g, '').replace(/,}/g, '}');
+    // etcd lists a lease's keys in Go map order (random): compare them sorted.
+    out = out.replace(/"keys":\[([^\]]*)\]/g, (_, list: string) => `"keys":[${list.split(',').sort().join(',')}]`);
+    leases.forEach((dec, i) => {
+      out = out.split(dec).join(`<L${i}>`);
+      const hex = hexes[i] as string;
+      out = out.split(hex.padStart(16, '0')).join(`<L${i}>`).split(hex).join(`<L${i}>`);
+    });
+    return out;
+  };
+  return t.records.map((r) => {
+    const step: StreamStep = 'ctl' in r.step ? { ...r.step, ctl: r.step.ctl.map(fix) } : r.step;
+    return {
+      step,
+      ...(r.exit !== undefined ? { exit: r.exit } : {}),
+      ...(r.stdout !== undefined ? { stdout: fix(r.stdout) } : {}),
+      ...(r.errors !== undefined ? { errors: r.errors.map(fix) } : {}),
+    };
+  });
+}
