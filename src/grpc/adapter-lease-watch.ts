@@ -102,8 +102,9 @@ export function bindLeaseAndWatch(lease: LeaseApi | undefined, watch: WatchApi |
     out.watch = async (stream, ctx) => {
       const credential = auth === undefined ? undefined : () => credentialOf(auth, ctx);
       const session = watch.open((response) => {
-        // Pre-encoded: the event bytes are shared by every watcher of the revision (watch-encode.ts).
-        stream.send(encodeHubWatchResponse(response) as unknown as pb.WatchResponseInit).then(
+        // Pre-encoded where the sink takes bytes: event bytes are shared by every watcher of the revision (watch-encode.ts).
+        const out = stream.preEncoded === true ? (encodeHubWatchResponse(response) as unknown as pb.WatchResponseInit) : fromHubResponse(response);
+        stream.send(out).then(
           () => session.ack(1),
           () => undefined, // the call ended; close() below cleans up
         );

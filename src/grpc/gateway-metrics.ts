@@ -23,6 +23,10 @@ function grpcType(d: RpcDescriptor): string {
 
 const labelValue = (v: string): string => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
+function labelKey(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',');
+}
+
 /** Counters keyed by their label set, printed in first-seen order. */
 class Counter {
   private readonly values = new Map<string, number>();
@@ -32,7 +36,11 @@ class Counter {
   ) {}
 
   add(labels: Readonly<Record<string, string>>, by = 1): void {
-    const key = Object.entries(labels).map(([k, v]) => `${k}="${labelValue(v)}"`).join(',');
+    this.addKey(labelKey(labels), by);
+  }
+
+  /** add() with the label set already rendered by labelKey (the per-RPC hot path caches it). */
+  addKey(key: string, by = 1): void {
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 
@@ -53,14 +61,33 @@ export class GatewayMetrics {
   readonly handled = new Counter('grpc_server_handled_total', 'Total number of RPCs completed on the server, regardless of success or failure.');
   readonly http = new Counter('etcd_http_gateway_requests_total', 'Total number of HTTP/JSON gateway requests by path and status code.');
 
+  /** Rendered label sets per RPC (and code): every call counts twice, so they are built once. */
+  private readonly startedKeys = new Map<RpcDescriptor, string>();
+  private readonly handledKeys = new Map<RpcDescriptor, Map<number, string>>();
+
   rpcStarted(d: RpcDescriptor): void {
-    this.started.add({ grpc_method: d.method, grpc_service: d.service, grpc_type: grpcType(d) });
+    let key = this.startedKeys.get(d);
+    if (key === undefined) {
+      key = labelKey({ grpc_method: d.method, grpc_service: d.service, grpc_type: grpcType(d) });
+      this.startedKeys.set(d, key);
+    }
+    this.started.addKey(key);
   }
 
   rpcHandled(d: RpcDescriptor, error: unknown): void {
     let code: number = GrpcCode.OK;
     if (error !== undefined) code = isGrpcStatusError(error) ? error.grpcCode : GrpcCode.UNKNOWN;
-    this.handled.add({ grpc_code: CODE_NAMES[code] ?? String(code), grpc_method: d.method, grpc_service: d.service, grpc_type: grpcType(d) });
+    let byCode = this.handledKeys.get(d);
+    if (byCode === undefined) {
+      byCode = new Map();
+      this.handledKeys.set(d, byCode);
+    }
+    let key = byCode.get(code);
+    if (key === undefined) {
+      key = labelKey({ grpc_code: CODE_NAMES[code] ?? String(code), grpc_method: d.method, grpc_service: d.service, grpc_type: grpcType(d) });
+      byCode.set(code, key);
+    }
+    this.handled.addKey(key);
   }
 
   /** The counters plus gauges computed by the caller at scrape time. */

@@ -279,6 +279,7 @@ function bidiHandler(descriptor: RpcDescriptor, method: AnyBidi): grpc.handleBid
     const sink = makeSink(descriptor, call);
     const stream: BidiStream<unknown, unknown> = {
       send: sink.send,
+      preEncoded: true,
       [Symbol.asyncIterator]: incoming(call)[Symbol.asyncIterator],
     };
     let outcome: Promise<void>;

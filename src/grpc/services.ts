@@ -83,6 +83,12 @@ export interface ResponseSink<Res> {
    * await it in loops) and rejects with a GrpcStatusError (CANCELLED) if the call has ended.
    */
   send(response: Res): Promise<void>;
+  /**
+   * True when send() also takes the response's protobuf wire bytes as a Buffer (the gRPC server's
+   * sinks): watch fan-out then encodes shared events once. Absent on sinks that need objects
+   * (the HTTP/JSON gateway).
+   */
+  readonly preEncoded?: boolean;
 }
 
 /**
