@@ -5,7 +5,7 @@ import { authInfoFromCommonName, genSimpleTokenPrefix } from '../auth/index.js';
 import type { Clock, Rand } from '../env/index.js';
 import type { TxnRequest } from '../mvcc/index.js';
 import type { ServerNode } from '../server/index.js';
-import { EtcdError, etcdError, isEtcdError } from './errors.js';
+import { EtcdError, GrpcCode, etcdError, isEtcdError } from './errors.js';
 import { awaitNode } from './kv.js';
 
 export interface AuthApiOptions {
@@ -108,7 +108,10 @@ export class AuthApi {
       const auth = this.applier.auth;
       if (!auth.isEnabled()) throw etcdError('AuthNotEnabled');
       const user = auth.getUser(name);
-      if (user === undefined || user.noPassword) throw etcdError('AuthFailed');
+      if (user === undefined) throw etcdError('AuthFailed');
+      // etcd 3.4's CheckPassword answers a no-password user with an error outside its table,
+      // which gRPC sends as UNKNOWN with the Go error's text.
+      if (user.noPassword) throw new EtcdError(GrpcCode.UNKNOWN, 'auth: authentication failed, password was given for no password user');
       const checkedRevision = auth.revision();
       if (!(await this.options.hasher.compare(password, user.passwordHash))) throw etcdError('AuthFailed');
       const prefix = genSimpleTokenPrefix(this.options.rand);
