@@ -28,15 +28,18 @@ export function reproduceCommand(run: SimRunOptions): string {
   if (run.workload !== undefined && run.workload !== 'register') parts.push(`--workload ${run.workload}`);
   if (run.membership) parts.push('--membership');
   if (run.noFaults) parts.push('--no-faults');
+  if (run.opsMax !== undefined) parts.push(`--ops ${run.opsMax}`);
+  if (run.quiet !== undefined && run.quiet.length > 0) parts.push(`--quiet ${run.quiet.join(',')}`);
+  if (run.inject !== undefined) parts.push(`--inject ${run.inject}`);
   return parts.join(' ');
 }
 
 /** The failing run's files by name; `extraReport` lines go at the end of report.txt. */
-export function failureFiles(run: SimRunOptions, result: SimRunResult, extraReport: readonly string[] = []): ReadonlyMap<string, string> {
+export function failureFiles(run: SimRunOptions, result: SimRunResult, extraReport: readonly string[] = [], reproduce = reproduceCommand(run)): ReadonlyMap<string, string> {
   const report = [
     `status: ${result.status} (exit ${EXIT_CODES[result.status]})`,
     `message: ${result.message}`,
-    `reproduce: ${reproduceCommand(run)}`,
+    `reproduce: ${reproduce}`,
     '',
     result.profileText,
     '',
@@ -55,16 +58,17 @@ export function failureFiles(run: SimRunOptions, result: SimRunResult, extraRepo
   ]);
 }
 
-/** Writes histories/runs/<seed>/ (under `rootDir`) and returns the directory. */
+/** Writes histories/runs/<seed>/ (under `rootDir`) and returns the directory; `reproduce` replaces the seed command (schedule replays). */
 export function saveFailure(
   run: SimRunOptions,
   result: SimRunResult,
   sink: FileSink,
   rootDir: string = RUNS_DIR,
   extraReport: readonly string[] = [],
+  reproduce = reproduceCommand(run),
 ): string {
   const dir = `${rootDir.replace(/\/+$/, '')}/${run.seed}`;
   sink.mkdirp(dir);
-  for (const [name, text] of failureFiles(run, result, extraReport)) sink.write(`${dir}/${name}`, text);
+  for (const [name, text] of failureFiles(run, result, extraReport, reproduce)) sink.write(`${dir}/${name}`, text);
   return dir;
 }

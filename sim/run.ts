@@ -25,6 +25,10 @@ import { WatchWorkload } from './watch-workload.js';
 import { LeaseWorkload, checkLeaseExpiry, forwardJumps } from './lease-workload.js';
 import { LockWorkload, mutualExclusionViolations } from './lock-workload.js';
 import { MembershipNemesis } from './membership-nemesis.js';
+import type { TimedAction } from '../nemesis/index.js';
+import { ScheduleInterpreter } from './schedule-interpreter.js';
+import { checkInjected, quietProfile } from './schedule-options.js';
+import type { InjectedInvariant, QuietFamily } from './schedule-options.js';
 
 export interface SimRunOptions {
   readonly seed: number;
@@ -42,6 +46,17 @@ export interface SimRunOptions {
   readonly workload?: WorkloadName;
   /** Adds the membership nemesis (add learner, promote, remove, transfer leadership) to the faults. */
   readonly membership?: boolean;
+  /**
+   * An explicit fault schedule (nemesis/ vocabulary, times in virtual ms) that replaces the
+   * profile's random episodes; the profile's background faults stay unless `quiet` turns them off.
+   */
+  readonly schedule?: readonly TimedAction[];
+  /** Background fault families of the seed's profile turned off (network loss, disk faults, clock skew). */
+  readonly quiet?: readonly QuietFamily[];
+  /** Clients start no new request once this many have completed (shrinking uses fewer ops). */
+  readonly opsMax?: number;
+  /** Test only: an invariant that fails a correct run on purpose (sim/schedule-options.ts). */
+  readonly inject?: InjectedInvariant;
 }
 
 export type WorkloadName = 'register' | 'kv' | 'watch' | 'lease' | 'lock';
@@ -93,6 +108,10 @@ export interface SimRunResult {
   /** Linearizable reads the online read-point invariant verified. */
   readonly readsChecked: number;
   readonly nemesisActions: readonly string[];
+  /** The fault steps the run executed, in the nemesis/ vocabulary: replaying them as `schedule` reproduces the run's faults. */
+  readonly steps: readonly TimedAction[];
+  /** Steps of an explicit schedule the simulator could not run (unknown node, no leader). */
+  readonly skippedSteps: readonly string[];
   readonly clusterState: string;
   readonly trace: readonly string[];
   readonly linearizability?: LinearizabilityReport;
@@ -122,7 +141,7 @@ const NODE_SETTINGS = {
 export async function runSimulation(options: SimRunOptions): Promise<SimRunResult> {
   const root = createRand(options.seed);
   const drawn = drawFaultProfile(root);
-  const profile = resize(drawn, options.nodes);
+  const profile = quietProfile(resize(drawn, options.nodes), options.quiet ?? []);
   const settings = { ...DEFAULTS, ...definedOnly(options) };
   // Node code's Promise chains are a few hops deep (proposal -> waiter -> client); 16 turns
   // settle them within the event, and deeper ones still advance in a fixed order.
@@ -153,15 +172,30 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
   const cluster = wl.cluster;
   const nemesis = new SimNemesis(loop, cluster, root.fork('nemesis'), profile, wl.recorder);
   const membership = options.membership ? new MembershipNemesis(loop, cluster, root.fork('membership'), wl.recorder) : undefined;
+  const steps: TimedAction[] = [];
+  nemesis.onStep = (step) => steps.push(step);
+  const interpreter = options.schedule ? new ScheduleInterpreter(loop, cluster, root.fork('schedule'), wl.recorder, (step) => steps.push(step)) : undefined;
+  let opsDone = false;
+  const afterEvent = (): false => {
+    cluster.check();
+    if (options.inject !== undefined) checkInjected(options.inject, cluster);
+    if (!opsDone && options.opsMax !== undefined && wl.completed() >= options.opsMax) {
+      opsDone = true;
+      wl.stop();
+    }
+    return false;
+  };
   let status: SimStatus = 'pass';
   let message = 'ok';
   try {
     cluster.start();
     wl.start();
-    if (!options.noFaults) nemesis.start();
+    if (interpreter !== undefined && options.schedule !== undefined) interpreter.start(options.schedule);
+    else if (!options.noFaults) nemesis.start();
     membership?.start();
-    await loop.runUntil(() => (cluster.check(), false), settings.safetyMs);
+    await loop.runUntil(afterEvent, settings.safetyMs);
     nemesis.stop();
+    interpreter?.stop();
     membership?.stop();
     nemesis.healAll();
     const live = await livenessPhase(loop, cluster, settings.livenessBoundMs, (n) => wl.probePayload(n));
@@ -207,7 +241,9 @@ export async function runSimulation(options: SimRunOptions): Promise<SimRunResul
     committedEntries: cluster.invariants.committedCount(),
     leaderTerms: cluster.invariants.leaderTerms(),
     readsChecked: cluster.invariants.readsChecked,
-    nemesisActions: [...nemesis.actions, ...(membership?.actions ?? [])],
+    nemesisActions: [...nemesis.actions, ...(interpreter?.actions ?? []), ...(membership?.actions ?? [])],
+    steps,
+    skippedSteps: interpreter?.skipped ?? [],
     clusterState: cluster.describe(),
     trace: loop.traceLog().map((l) => `#${l.eventIndex} ${l.text}`),
     ...(linearizability ? { linearizability } : {}),
