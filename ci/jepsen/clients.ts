@@ -54,6 +54,8 @@ export interface ClientStats {
   ok: number;
   fail: number;
   info: number;
+  /** Completions caused by a failed request (timeout, refused, server error), not an answer. */
+  errors: number;
   readonly byF: Record<string, { ok: number; fail: number; info: number }>;
 }
 
@@ -71,23 +73,30 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Runs the workers until `stop()` is called; resolves with the counts when all have finished. */
 export class Workers {
-  readonly stats: ClientStats = { invoked: 0, ok: 0, fail: 0, info: 0, byF: {} };
+  readonly stats: ClientStats = { invoked: 0, ok: 0, fail: 0, info: 0, errors: 0, byF: {} };
   private stopped = false;
   private nextProcess: number;
   private readonly channels = new Map<number, EtcdGrpcClient>();
   private running: Promise<void>[] = [];
+  private failure: unknown;
 
   constructor(private readonly config: WorkerConfig) {
     this.nextProcess = config.clients;
   }
 
   start(): void {
-    this.running = Array.from({ length: this.config.clients }, (_, slot) => this.loop(slot));
+    // A worker that throws (a workload bug) stops them all; stop() rethrows it. Caught here so
+    // that it is never an unhandled rejection, which would kill the runner before its teardown.
+    this.running = Array.from({ length: this.config.clients }, (_, slot) => this.loop(slot).catch((error: unknown) => {
+      this.failure ??= error;
+      this.stopped = true;
+    }));
   }
 
   async stop(): Promise<ClientStats> {
     this.stopped = true;
     await Promise.all(this.running);
+    if (this.failure !== undefined) throw this.failure;
     for (const c of this.channels.values()) c.close();
     this.channels.clear();
     return this.stats;
@@ -128,6 +137,7 @@ export class Workers {
       this.count(op.f, outcome.type);
       if (outcome.type === 'info') process = this.nextProcess++;
       if (outcome.error === true) {
+        this.stats.errors++;
         this.resetChannel(slot);
         // Back off so a dead member does not turn into a busy loop of refused calls.
         await sleep(50 + Math.floor(Math.random() * 50));

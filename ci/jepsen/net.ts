@@ -103,7 +103,7 @@ class NamespaceNetwork implements Network {
   readonly mode = 'netns';
   readonly canPartition = true;
   private cuts: Cut[] = [];
-  private readonly created: { namespaces: string[]; bridge: string | undefined } = { namespaces: [], bridge: undefined };
+  private readonly created: { namespaces: string[]; veths: string[]; bridge: string | undefined } = { namespaces: [], veths: [], bridge: undefined };
 
   private constructor(
     private readonly runId: string,
@@ -145,6 +145,7 @@ class NamespaceNetwork implements Network {
       this.created.namespaces.push(ns);
       const outer = `${LINK_PREFIX}${this.runId}v${i + 1}`;
       await ip(['link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      this.created.veths.push(outer);
       await ip(['link', 'set', outer, 'master', bridge]);
       await ip(['link', 'set', outer, 'up']);
       await ip(['-n', ns, 'addr', 'add', `${this.addressOf(name)}/24`, 'dev', 'eth0']);
@@ -174,6 +175,8 @@ class NamespaceNetwork implements Network {
   }
 
   async teardown(): Promise<void> {
+    // Deleting a namespace removes its veth pair, but not always at once: delete them first.
+    for (const veth of this.created.veths.splice(0)) await ip(['link', 'del', veth]).catch(() => undefined);
     for (const ns of this.created.namespaces.splice(0)) await ip(['netns', 'del', ns]).catch(() => undefined);
     const bridge = this.created.bridge;
     this.created.bridge = undefined;

@@ -42,7 +42,7 @@ export function summaryText(s: Summary): string {
   return [
     `jepsen: ${s.target}, ${s.nodes} nodes, workload ${s.workload} (${s.model}), nemesis ${s.nemesis.join(',') || 'none'}, net ${s.net}, seed ${s.seed}`,
     `verdict: ${s.verdict}`,
-    `ops: ${s.ops.invoked} invoked, ${s.ops.ok} ok, ${s.ops.fail} fail, ${s.ops.info} info (ok/fail/info by f: ${byF})`,
+    `ops: ${s.ops.invoked} invoked, ${s.ops.ok} ok, ${s.ops.fail} fail, ${s.ops.info} info; ${s.ops.errors} of the fail/info were failed requests, the rest answers (ok/fail/info by f: ${byF})`,
     `throughput: ${s.okPerS.toFixed(1)} ok ops/s over ${s.workloadS.toFixed(1)} s; ${s.recoveryOk} ok in the recovery phase`,
     `faults applied: ${s.faultsApplied}`,
     ...s.faults.map((f) => `  ${(f.atMs / 1000).toFixed(1).padStart(6)}s ${f.applied ? ' ' : '!'} ${f.action}: ${f.notes.join('; ')}`),

@@ -85,6 +85,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
   const names = Array.from({ length: o.nodes }, (_, i) => `n${i + 1}`);
   const notes: string[] = [];
   let teardown: (() => Promise<void>) | undefined;
+  let workers: Workers | undefined;
   const register = (t: () => Promise<void>): void => {
     teardown = t;
     active.add(t);
@@ -101,14 +102,16 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     const recorder = new HistoryRecorder();
     const t0 = process.hrtime.bigint();
     const nowNs = (): number => Number(process.hrtime.bigint() - t0);
-    const workers = new Workers({ recorder, nowNs, nodes: names, urlOf: (n) => members.clientUrl(n), clients: o.clients, opTimeoutMs: o.opTimeoutMs, workload: workloadOf(o) });
+    workers = new Workers({ recorder, nowNs, nodes: names, urlOf: (n) => members.clientUrl(n), clients: o.clients, opTimeoutMs: o.opTimeoutMs, workload: workloadOf(o) });
     const driver = new NemesisDriver(cluster, recorder, nowNs, log);
     cluster.startLeaderPolling();
     workers.start();
-    const nemesis = driver.run(schedule, 0);
+    let nemesisError: unknown;
+    const nemesis = driver.run(schedule, 0).catch((error: unknown) => void (nemesisError = error));
     await sleep(o.timeS * 1000);
     driver.stop();
     await nemesis;
+    if (nemesisError !== undefined) throw nemesisError;
     log('healing: network, paused and killed members');
     await driver.apply({ f: 'heal' });
     for (const n of names) await driver.apply({ f: 'resume', node: { by: 'id', id: n } });
@@ -131,6 +134,8 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     }));
     return { summary, checkText: text, exitCode: summary.verdict === 'valid' ? 0 : summary.verdict === 'invalid' ? 1 : 2 };
   } finally {
+    // On an error the workers may still be running: stop them before their members go.
+    await workers?.stop().catch(() => undefined);
     if (teardown !== undefined) {
       await teardown();
       active.delete(teardown);
