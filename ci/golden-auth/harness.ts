@@ -10,8 +10,9 @@
  * skipped. Arguments split on spaces; single or double quotes keep spaces.
  *
  * The only normalisation: cluster and member ids (they derive from the member's URLs and start
- * time, which differ by design) become ID. Everything else, revisions and raft terms included,
- * must be the same.
+ * time, which differ by design) become ID, lease ids (drawn by the server) LEASE<n>, and the
+ * endpoint (a free port) ENDPOINT.
+ * Everything else, revisions and raft terms included, must be the same.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -99,16 +100,29 @@ export function formatRun(step: ScriptStep, run: CtlRun): string {
   return lines.join('\n') + '\n';
 }
 
-/** Cluster and member ids differ between any two clusters; nothing else is rewritten. */
+/** Cluster and member ids and the endpoint's port differ between any two clusters; nothing else is rewritten. */
 export function normalise(transcript: string): string {
   return transcript
+    .replace(/127\.0\.0\.1:\d+/g, 'ENDPOINT')
     .replace(/"(cluster_id|member_id)":\d+/g, '"$1":ID')
     .replace(/"(ClusterID|MemberID)" : \d+/g, '"$1" : ID');
 }
 
+/**
+ * Lease ids are drawn by each server: `$LEASE<n>` in a script stands for the n-th id that a
+ * `lease grant` printed, and the transcript shows LEASE<n> in place of each id.
+ */
 export async function runScript(steps: readonly ScriptStep[], runner: CtlRunner): Promise<string> {
   let transcript = '';
-  for (const step of steps) transcript += formatRun(step, await runner(step.argv, step.stdin));
+  const leases: string[] = [];
+  for (const step of steps) {
+    const argv = step.argv.map((a) => a.replace(/\$LEASE(\d+)/g, (_, n: string) => leases[Number(n) - 1] ?? `no-lease-${n}`));
+    const run = await runner(argv, step.stdin);
+    for (const m of run.out.matchAll(/^lease ([0-9a-f]{16}) granted/gm)) leases.push(m[1] as string);
+    let block = formatRun(step, run);
+    leases.forEach((id, i) => (block = block.replaceAll(id, `LEASE${i + 1}`)));
+    transcript += block;
+  }
   return normalise(transcript);
 }
 

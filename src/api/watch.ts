@@ -60,7 +60,7 @@ export class WatchApi {
         if (credential !== undefined && 'createRequest' in request && !this.watchPermitted(credential, request.createRequest.key, request.createRequest.rangeEnd)) {
           const header = { clusterId: 0n, memberId: 0n, revision: this.applier.store.rev(), raftTerm: 0 };
           refusalsUnacked++;
-          send(stamp({ header, watchId: -1, created: true, canceled: true, compactRevision: 0, cancelReason: 'etcdserver: permission denied', fragment: false, events: [] }));
+          send(stamp({ header, watchId: -1, created: true, canceled: true, compactRevision: 0, cancelReason: 'rpc error: code = PermissionDenied desc = etcdserver: permission denied', fragment: false, events: [] }));
           return;
         }
         stream.handle(request);
