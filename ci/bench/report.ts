@@ -31,7 +31,17 @@ export interface WorkloadMedians {
 export interface BenchSummary {
   readonly medians: readonly WorkloadMedians[];
   readonly ratios: readonly { workload: WorkloadName; throughput: number; p50: number; p99: number; cpuPerRequest: number }[];
-  readonly memory: readonly { target: TargetName; keys: number; extrapolatedMiBPerMillionKeys: number; anonMiB: number; fileMiB: number }[];
+  readonly memory: readonly {
+    target: TargetName;
+    keys: number;
+    extrapolatedMiBPerMillionKeys: number;
+    anonMiB: number;
+    fileMiB: number;
+    /** Measured after the load: total RSS, and disk use of the data dir and of the backend database. */
+    rssAfterMiB: number;
+    dataDirMiB: number;
+    dbMiB: number;
+  }[];
   readonly warnings: readonly string[];
 }
 
@@ -101,6 +111,9 @@ export function summarizeRuns(options: BenchOptions, runs: readonly ClusterRun[]
       extrapolatedMiBPerMillionKeys: mibOf((p) => p.extrapolatedBytesPerMillionKeys),
       anonMiB: mibOf((p) => p.extrapolatedAnonBytesPerMillionKeys),
       fileMiB: mibOf((p) => p.extrapolatedFileBytesPerMillionKeys),
+      rssAfterMiB: mibOf((p) => p.rssBytesAfter),
+      dataDirMiB: mibOf((p) => p.dataDirBytes ?? 0),
+      dbMiB: mibOf((p) => p.dbBytes ?? 0),
     }];
   });
   return { medians, ratios, memory, warnings: warningsOf(runs) };
@@ -128,9 +141,13 @@ export function formatSummary(options: BenchOptions, s: BenchSummary): string {
     parts.push(s.memory.map((m) =>
       m.keys < MEMORY_KEYS_MIN
         ? `memory (${m.target}): only ${m.keys} keys loaded; too few to extrapolate (use --memory-keys ${MEMORY_KEYS_MIN} or more)`
-        : `memory (${m.target}): RSS growth while loading ${m.keys} keys of ${options.valSizeBytes} B, EXTRAPOLATED linearly: ` +
-          `~${fmt(m.extrapolatedMiBPerMillionKeys, 0)} MiB per million keys (private ${fmt(m.anonMiB, 0)} MiB + mapped db file ${fmt(m.fileMiB, 0)} MiB; ` +
-          `an estimate: the heap part includes headroom the GC had not returned)`).join('\n'));
+        : m.keys >= 1_000_000
+          ? `memory (${m.target}): MEASURED after loading ${m.keys} keys of ${options.valSizeBytes} B: RSS ${fmt(m.rssAfterMiB, 0)} MiB in all, ` +
+            `growth ${fmt((m.extrapolatedMiBPerMillionKeys * m.keys) / 1e6, 0)} MiB (private ${fmt((m.anonMiB * m.keys) / 1e6, 0)} MiB + mapped db file ${fmt((m.fileMiB * m.keys) / 1e6, 0)} MiB); ` +
+            `disk: data dir ${fmt(m.dataDirMiB, 0)} MiB, backend db ${fmt(m.dbMiB, 0)} MiB`
+          : `memory (${m.target}): RSS growth while loading ${m.keys} keys of ${options.valSizeBytes} B, EXTRAPOLATED linearly: ` +
+            `~${fmt(m.extrapolatedMiBPerMillionKeys, 0)} MiB per million keys (private ${fmt(m.anonMiB, 0)} MiB + mapped db file ${fmt(m.fileMiB, 0)} MiB; ` +
+            `an estimate: the heap part includes headroom the GC had not returned); disk after the load: data dir ${fmt(m.dataDirMiB, 0)} MiB, backend db ${fmt(m.dbMiB, 0)} MiB`).join('\n'));
   if (s.warnings.length > 0) parts.push(['warnings:', ...s.warnings.map((w) => `  - ${w}`)].join('\n'));
   return parts.join('\n\n');
 }

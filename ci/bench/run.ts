@@ -5,6 +5,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { cpus } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchOptions, TargetName, WorkloadName } from './args.js';
 import type { DriverMessage, WorkerConfig, WorkerMessage, WorkerResult } from './protocol.js';
@@ -60,6 +61,9 @@ export interface MemoryProbe {
   readonly extrapolatedAnonBytesPerMillionKeys: number;
   readonly extrapolatedFileBytesPerMillionKeys: number;
   readonly loadMs: number;
+  /** Disk use (allocated blocks) after loading: every member's whole data dir, and its backend database alone. */
+  readonly dataDirBytes: number;
+  readonly dbBytes: number;
 }
 
 export interface ClusterRun {
@@ -182,9 +186,33 @@ async function preloadKeys(ws: readonly WorkerHandle[], cluster: RunningCluster,
   return { before, after: serverRss(cluster), ms: Date.now() - startedMs };
 }
 
-function memoryProbe(target: TargetName, round: number, keys: number, valSizeBytes: number, m: Loaded): MemoryProbe {
+/** Allocated bytes under `path` (st_blocks, so a sparse or preallocated file counts what it uses). */
+function diskBytes(path: string, include: (file: string) => boolean = () => true): number {
+  let total = 0;
+  const walk = (p: string): void => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return; // removed while walking (a WAL segment cut, a snapshot purged)
+    }
+    if (st.isDirectory()) for (const name of readdirSync(p)) walk(join(p, name));
+    else if (include(p)) total += st.blocks * 512;
+  };
+  walk(path);
+  return total;
+}
+
+/** etcd keeps its bbolt file at member/snap/db, tsetcd its LMDB environment under member/db/. */
+function isBackendFile(file: string): boolean {
+  return /[/\\]member[/\\](snap[/\\]db|db[/\\].*)$/.test(file);
+}
+
+function memoryProbe(target: TargetName, round: number, keys: number, valSizeBytes: number, m: Loaded, dataRoot: string): MemoryProbe {
   const perMillion = (f: (r: RssBreakdown) => number): number => ((f(m.after) - f(m.before)) / keys) * 1e6;
   return {
+    dataDirBytes: diskBytes(dataRoot, (f) => !f.endsWith('.log')),
+    dbBytes: diskBytes(dataRoot, isBackendFile),
     target, round, keys, valSizeBytes,
     rssBytesBefore: m.before.totalBytes,
     rssBytesAfter: m.after.totalBytes,
@@ -228,7 +256,7 @@ async function runWorkload(cluster: RunningCluster, round: number, workload: Wor
     if ((workload === 'range' || workload === 'range-serializable') && !state.preloaded) {
       const m = await preloadKeys(ws, cluster, 0, options.keys);
       state.preloaded = true;
-      memory = memoryProbe(cluster.target, round, options.keys, options.valSizeBytes, m);
+      memory = memoryProbe(cluster.target, round, options.keys, options.valSizeBytes, m, cluster.dataRoot);
       log(`  preloaded ${options.keys} keys in ${m.ms} ms`);
     }
     await Promise.all(ws.map((w) => w.request({ type: 'prepare' }, 'prepared')));
@@ -252,7 +280,7 @@ export async function runCluster(target: TargetName, round: number, options: Ben
     if (options.memoryKeys > 0) {
       const m = await withWorkers(sourceRoot, workerConfigs(options, 'put', cluster.members.map((x) => x.clientUrl)), (ws) =>
         preloadKeys(ws, cluster, MEMORY_KEY_OFFSET, MEMORY_KEY_OFFSET + options.memoryKeys));
-      memory.push(memoryProbe(target, round, options.memoryKeys, options.valSizeBytes, m));
+      memory.push(memoryProbe(target, round, options.memoryKeys, options.valSizeBytes, m, cluster.dataRoot));
       log(`  memory probe: ${options.memoryKeys} keys in ${m.ms} ms`);
     }
     const state = { preloaded: false };

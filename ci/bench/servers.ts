@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -144,6 +144,7 @@ export async function startCluster(target: TargetName, options: StartOptions): P
   const members = ports.map((m) => spawnMember(target, m, ports, root, options));
   const stop = async (): Promise<void> => {
     await Promise.all(members.map(stopMember));
+    keepLogs(members, target);
     rmSync(root, { recursive: true, force: true });
   };
   try {
@@ -154,6 +155,15 @@ export async function startCluster(target: TargetName, options: StartOptions): P
     throw new Error(`${e instanceof Error ? e.message : String(e)}\n${tails}`);
   }
   return { target, members, dataRoot: root, startupMs: Date.now() - startedAtMs, stop };
+}
+
+/** BENCH_KEEP_LOGS=DIR keeps every member's log (elections, warnings) after the data root goes. */
+function keepLogs(members: readonly Member[], target: TargetName): void {
+  const dir = process.env['BENCH_KEEP_LOGS'];
+  if (dir === undefined || dir === '') return;
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  for (const m of members) copyFileSync(m.logPath, join(dir, `${stamp}-${target}-${m.name}.log`));
 }
 
 function logTail(path: string, bytes = 2000): string {
