@@ -21,7 +21,7 @@ import type { ConfChange } from '../src/raft/index.js';
 import type { HistoryRecorder } from '../histories/index.js';
 import { NEMESIS } from '../histories/index.js';
 import { applyAction, describeAction } from '../nemesis/index.js';
-import type { DiskFault, FaultTarget, NodeName, Partition, TimedAction } from '../nemesis/index.js';
+import type { DiskFault, FaultTarget, NemesisAction, NodeName, NodeSelector, Partition, TimedAction } from '../nemesis/index.js';
 import type { AnyCluster } from './cluster.js';
 import type { SimLoop } from './loop.js';
 import { partitionRule } from './network.js';
@@ -65,16 +65,33 @@ export class ScheduleInterpreter implements FaultTarget {
 
   private run(step: TimedAction): void {
     if (!this.active) return;
-    const text = describeAction(step.action);
+    const action = this.resolved(step.action);
+    const text = describeAction(action);
     const unknown = this.unknownNodes(step);
-    const ran = unknown.length === 0 && applyAction(this, step.action);
+    const ran = unknown.length === 0 && applyAction(this, action);
     if (!ran) {
       const why = unknown.length > 0 ? `unknown node ${unknown.join(',')}` : 'not applicable now';
       this.skipped.push(`${this.loop.nowMs}ms ${text} (${why})`);
       return;
     }
-    this.onStep({ atMs: this.loop.nowMs, action: step.action });
-    this.record(step.action.f, text.slice(step.action.f.length + 1) || step.action.f);
+    this.onStep({ atMs: this.loop.nowMs, action });
+    this.record(action.f, text.slice(action.f.length + 1) || action.f);
+  }
+
+  /**
+   * The action with "the leader" replaced by the node that leads now, so the recorded step
+   * replays against the same node even if leadership moves differently in the replay.
+   */
+  private resolved(a: NemesisAction): NemesisAction {
+    const leader = this.cluster.leader();
+    if (leader === undefined) return a;
+    const fix = (s: NodeSelector): NodeSelector => (s.by === 'leader' ? { by: 'id', id: leader } : s);
+    if (a.f === 'transfer-leader') return { ...a, to: fix(a.to) };
+    if (a.f === 'partition' && a.partition.kind === 'isolate-leader') {
+      return { ...a, partition: { kind: 'halves', sides: [[leader], this.cluster.ids.filter((id) => id !== leader)] } };
+    }
+    if ('node' in a) return { ...a, node: fix(a.node) };
+    return a;
   }
 
   /** Node names the step uses that this cluster has no machine for (a shrunk node count). */
