@@ -8,6 +8,7 @@
  *   {"ctl": [argv...]}                etcdctl -w json <argv>, waited for
  *   {"bg": "w1", "ctl": [argv...]}    etcdctl -w json <argv> started in the background (a watch)
  *   {"stop": "w1", "afterMs": 800}     waits, then interrupts the background command; its output
+ *   {"join": "w1", "timeoutMs": 9000}  waits for the background command to exit on its own
  *   {"sleepMs": 3500}                 lets time pass (lease expiry)
  * `$LEASE<n>` in argv is the hex id of the n-th lease granted in the script.
  *
@@ -19,8 +20,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 
 export type StreamStep =
-  | { readonly ctl: readonly string[]; readonly bg?: string }
+  | { readonly ctl: readonly string[]; readonly bg?: string; readonly w?: string; readonly stdin?: string; readonly endpoint?: number }
   | { readonly stop: string; readonly afterMs: number }
+  | { readonly join: string; readonly timeoutMs: number }
   | { readonly sleepMs: number };
 
 export interface StreamScript {
@@ -52,11 +54,12 @@ interface Running {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function startCtl(endpoint: string, argv: readonly string[]): Running {
-  const child = spawn('etcdctl', [`--endpoints=${endpoint}`, '-w', 'json', ...argv], {
+function startCtl(endpoint: string, argv: readonly string[], writeOut = 'json', stdin?: string): Running {
+  const child = spawn('etcdctl', [`--endpoints=${endpoint}`, '-w', writeOut, ...argv], {
     env: { ...process.env, ETCDCTL_API: '3' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (stdin !== undefined) child.stdin?.end(stdin);
   const running: Running = {
     child,
     stdout: '',
@@ -76,8 +79,12 @@ function substitute(argv: readonly string[], leasesHex: readonly string[]): stri
   return argv.map((a) => a.replace(/\$LEASE(\d+)/g, (_, n: string) => leasesHex[Number(n)] ?? `missing-lease-${n}`));
 }
 
-/** Plays one script against an etcd-compatible endpoint; the transcript keeps raw outputs. */
-export async function playScript(endpoint: string, script: StreamScript, server: string): Promise<Transcript> {
+/**
+ * Plays one script against an etcd-compatible endpoint (several, comma-separated: a step's
+ * `endpoint` picks one by position); the transcript keeps raw outputs.
+ */
+export async function playScript(endpoints: string, script: StreamScript, server: string): Promise<Transcript> {
+  const pick = (step: { readonly endpoint?: number }): string => (step.endpoint === undefined ? endpoints : (endpoints.split(',')[step.endpoint] ?? endpoints));
   const leasesHex: string[] = [];
   const background = new Map<string, Running>();
   const records: StreamRecord[] = [];
@@ -86,6 +93,13 @@ export async function playScript(endpoint: string, script: StreamScript, server:
       if ('sleepMs' in step) {
         await sleep(step.sleepMs);
         records.push({ step });
+      } else if ('join' in step) {
+        const r = background.get(step.join);
+        if (r === undefined) throw new Error(`no background command ${step.join}`);
+        const timer = setTimeout(() => r.child.kill('SIGKILL'), step.timeoutMs);
+        const exit = await r.done;
+        clearTimeout(timer);
+        records.push({ step, exit, stdout: r.stdout, errors: errorLines(r.stderr) });
       } else if ('stop' in step) {
         await sleep(step.afterMs);
         const r = background.get(step.stop);
@@ -94,19 +108,23 @@ export async function playScript(endpoint: string, script: StreamScript, server:
         const exit = await r.done;
         records.push({ step, exit, stdout: r.stdout, errors: errorLines(r.stderr) });
       } else if (step.bg !== undefined) {
-        background.set(step.bg, startCtl(endpoint, substitute(step.ctl, leasesHex)));
+        background.set(step.bg, startCtl(pick(step), substitute(step.ctl, leasesHex), step.w, step.stdin));
         // Let the watch be created before the next step writes (a watch from "now" would race).
         await sleep(400);
         records.push({ step });
       } else {
         const argv = substitute(step.ctl, leasesHex);
-        const r = startCtl(endpoint, argv);
+        const r = startCtl(pick(step), argv, step.w, step.stdin);
+        // A step that never ends (a lock held elsewhere) must not hang the script.
+        const timer = setTimeout(() => r.child.kill('SIGKILL'), 20_000);
         const exit = await r.done;
+        clearTimeout(timer);
         if (argv[0] === 'lease' && argv[1] === 'grant') {
           const id = /"ID":(\d+)/.exec(r.stdout)?.[1];
-          leasesHex.push(id === undefined ? 'none' : BigInt(id).toString(16));
+          const hex = /lease ([0-9a-f]+) granted/.exec(r.stdout)?.[1];
+          leasesHex.push(id !== undefined ? BigInt(id).toString(16) : (hex ?? 'none'));
         }
-        records.push({ step: { ctl: argv }, exit, stdout: r.stdout, errors: errorLines(r.stderr) });
+        records.push({ step: { ...step, ctl: argv }, exit, stdout: r.stdout, errors: errorLines(r.stderr) });
       }
     }
   } finally {
