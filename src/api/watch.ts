@@ -45,7 +45,8 @@ export class WatchApi {
   /**
    * `credential`, when given, is asked for the caller's AuthInfo at each create request (etcd
    * reads the stream's token each time): a watch needs READ on its whole range, else it is
-   * answered created-and-canceled with "permission denied", as etcd's isWatchPermitted does.
+   * answered created-and-canceled with "permission denied", as etcd's isWatchPermitted does (its
+   * cancel reason is the gRPC status error's text, code included).
    */
   open(send: (response: WatchResponse) => void, credential?: () => AuthInfo): WatchSession {
     const stamp = (response: WatchResponse): WatchResponse => {

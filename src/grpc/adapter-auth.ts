@@ -9,6 +9,7 @@ import { EtcdError, etcdError } from '../api/index.js';
 import type { AuthApi } from '../api/index.js';
 import type { AuthInfo, AuthResponse, Permission, PermissionTypeNumber } from '../auth/index.js';
 import type * as pb from './generated/etcdserverpb.js';
+import { GrpcCode } from './services.js';
 import type { CallContext, EtcdServices, GrpcStatusError } from './services.js';
 
 type AuthServices = Pick<
@@ -97,6 +98,19 @@ export function bindAuth(auth: AuthApi, header: () => pb.ResponseHeaderInit): Au
 /** The services etcd serves only to a user with the root role once auth is on. */
 const ADMIN_ONLY = ['defragment', 'hash', 'hashKV', 'snapshot', 'memberAdd', 'memberRemove', 'memberUpdate', 'memberPromote'] as const;
 
+const MAINTENANCE_ONLY: ReadonlySet<string> = new Set(['defragment', 'hash', 'hashKV', 'snapshot']);
+
+/**
+ * etcd 3.4's maintenance wrapper returns the auth package's own errors untranslated, so gRPC
+ * sends them as UNKNOWN with "auth: ..." text (measured: `etcdctl defrag` as a non-root user
+ * prints "rpc error: code = Unknown desc = auth: permission denied"). Cluster changes translate.
+ */
+function maintenanceStatus(error: unknown): unknown {
+  if (!(error instanceof EtcdError)) return error;
+  const raw = error.message.replace(/^etcdserver: /, 'auth: ');
+  return { grpcCode: GrpcCode.UNKNOWN, message: raw } satisfies GrpcStatusError;
+}
+
 /** Wraps the admin-only services with etcd's isAdminPermitted check. */
 export function guardAdminServices(services: EtcdServices, auth: AuthApi): EtcdServices {
   const out: Record<string, unknown> = { ...services };
@@ -104,7 +118,11 @@ export function guardAdminServices(services: EtcdServices, auth: AuthApi): EtcdS
     const inner = services[key] as (...args: unknown[]) => Promise<unknown>;
     out[key] = async (...args: unknown[]): Promise<unknown> => {
       const ctx = args[args.length - 1] as CallContext;
-      await call(() => auth.checkAdmin(credentialOf(auth, ctx)));
+      try {
+        auth.checkAdmin(credentialOf(auth, ctx));
+      } catch (error) {
+        throw MAINTENANCE_ONLY.has(key) ? maintenanceStatus(error) : asStatus(error);
+      }
       return inner(...args);
     };
   }
