@@ -91,8 +91,14 @@ export function createClientFront(
 
   return {
     listen(url: string): Promise<number> {
-      const address = parseListenUrl(withoutTlsScheme(url));
-      const server = isTlsUrl(url) ? tlsListener(url, options.tls, route) : createNetServer({ noDelay: true }, route);
+      let address: string;
+      let server: NetServer;
+      try {
+        address = parseListenUrl(withoutTlsScheme(url));
+        server = isTlsUrl(url) ? tlsListener(url, options.tls, route) : createNetServer({ noDelay: true }, route);
+      } catch (error) {
+        return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      }
       listeners.push(server);
       return new Promise((resolve, reject) => {
         server.once('error', (error) => reject(new Error(`cannot listen on ${url}: ${error.message}`)));

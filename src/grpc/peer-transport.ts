@@ -280,7 +280,12 @@ export class PeerTransport implements Transport<Message> {
   /** Listens on a peer URL (http[s]://host:port); resolves with the bound port. */
   listen(url: string): Promise<number> {
     const { hostname, port } = new URL(url);
-    const server = this.createServer(url);
+    let server: Http2Server;
+    try {
+      server = this.createServer(url);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     server.on('session', (session) => {
       this.serverSessions.add(session);
       session.on('close', () => this.serverSessions.delete(session));
