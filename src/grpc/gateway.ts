@@ -16,7 +16,7 @@ import { JsonMappingError, jsonToMessageInit, messageToJson } from './gateway-js
 import { GatewayMetrics } from './gateway-metrics.js';
 import type { Gauge } from './gateway-metrics.js';
 import { GrpcCode, isGrpcStatusError } from './services.js';
-import type { BidiStream, CallContext, EtcdServices, GrpcStatusError } from './services.js';
+import type { BidiStream, CallContext, EtcdServices, GrpcStatusError, ResponseSink } from './services.js';
 import { verifiedClientCommonName } from './tls.js';
 
 export interface GatewayOptions {
@@ -68,9 +68,37 @@ const ROUTE_TYPES: ReadonlyArray<readonly [string, RpcKey, string, string]> = [
   ['/v3/maintenance/transfer-leadership', 'moveLeader', 'MoveLeaderRequest', 'MoveLeaderResponse'],
 ];
 
-const ROUTES: ReadonlyMap<string, Route> = new Map(
-  ROUTE_TYPES.map(([path, key, req, res]) => [path, { key, requestType: `etcdserverpb.${req}`, responseType: `etcdserverpb.${res}` }]),
-);
+/** v3lock and v3election, served by the same gateway in etcd (full message type names). */
+const CONCURRENCY_ROUTE_TYPES: ReadonlyArray<readonly [string, RpcKey, string, string]> = [
+  ['/v3/lock/lock', 'lock', 'v3lockpb.LockRequest', 'v3lockpb.LockResponse'],
+  ['/v3/lock/unlock', 'unlock', 'v3lockpb.UnlockRequest', 'v3lockpb.UnlockResponse'],
+  ['/v3/election/campaign', 'campaign', 'v3electionpb.CampaignRequest', 'v3electionpb.CampaignResponse'],
+  ['/v3/election/proclaim', 'proclaim', 'v3electionpb.ProclaimRequest', 'v3electionpb.ProclaimResponse'],
+  ['/v3/election/leader', 'leader', 'v3electionpb.LeaderRequest', 'v3electionpb.LeaderResponse'],
+  ['/v3/election/resign', 'resign', 'v3electionpb.ResignRequest', 'v3electionpb.ResignResponse'],
+];
+
+const ROUTES: ReadonlyMap<string, Route> = new Map([
+  ...ROUTE_TYPES.map(([path, key, req, res]): [string, Route] => [path, { key, requestType: `etcdserverpb.${req}`, responseType: `etcdserverpb.${res}` }]),
+  ...CONCURRENCY_ROUTE_TYPES.map(([path, key, req, res]): [string, Route] => [path, { key, requestType: req, responseType: res }]),
+]);
+
+/**
+ * Streaming RPCs as grpc-gateway streams them: each response is one {"result":...} line.
+ * `holdOpen`: the call outlives the request body (etcd's Watch ignores the client's half-close;
+ * LeaseKeepAlive ends with it).
+ */
+interface StreamRoute extends Route {
+  readonly kind: 'bidi' | 'server';
+  readonly holdOpen: boolean;
+}
+
+const STREAM_ROUTES: ReadonlyMap<string, StreamRoute> = new Map([
+  ['/v3/watch', { key: 'watch', requestType: 'etcdserverpb.WatchRequest', responseType: 'etcdserverpb.WatchResponse', kind: 'bidi', holdOpen: true }],
+  ['/v3/lease/keepalive', { key: 'leaseKeepAlive', requestType: 'etcdserverpb.LeaseKeepAliveRequest', responseType: 'etcdserverpb.LeaseKeepAliveResponse', kind: 'bidi', holdOpen: false }],
+  ['/v3/election/observe', { key: 'observe', requestType: 'v3electionpb.LeaderRequest', responseType: 'v3electionpb.LeaderResponse', kind: 'server', holdOpen: true }],
+  ['/v3/maintenance/snapshot', { key: 'snapshot', requestType: 'etcdserverpb.SnapshotRequest', responseType: 'etcdserverpb.SnapshotResponse', kind: 'server', holdOpen: false }],
+]);
 
 /** grpc-gateway v1's runtime.HTTPStatusFromCode. */
 const HTTP_STATUS: readonly number[] = [200, 408, 500, 400, 504, 404, 409, 403, 429, 412, 409, 400, 501, 500, 503, 500, 401];
@@ -123,7 +151,11 @@ function parseJsonBody(body: Buffer): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (error) {
-    throw new JsonMappingError(error instanceof Error ? error.message : String(error));
+    const message = error instanceof Error ? error.message : String(error);
+    // A body cut short is Go's io.ErrUnexpectedEOF in grpc-gateway's decoder, word for word.
+    const at = /at position (\d+)/.exec(message)?.[1];
+    const truncated = message.includes('Unexpected end of JSON input') || (at !== undefined && Number(at) >= text.trimEnd().length);
+    throw new JsonMappingError(truncated ? 'unexpected EOF' : message);
   }
 }
 
@@ -182,18 +214,18 @@ async function serveUnary(services: EtcdServices, route: Route, req: IncomingMes
 }
 
 /**
- * POST /v3/watch: the body holds one or more WatchRequest JSON objects; each WatchResponse is
- * written as a {"result":...} line as it comes, until the client goes away. The stream stays
- * open after the body ends, as etcd's gateway keeps it, so `curl -d ...` watches forever.
+ * A streaming route: the body holds one or more request JSON objects (a server-streaming RPC
+ * takes the first); each response is written as a {"result":...} line as it comes. A call that
+ * fails after the headers went out ends with an {"error":{...}} line, as grpc-gateway writes it.
  */
-async function serveWatch(services: EtcdServices, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): Promise<number> {
-  const watch = RPCS.watch as unknown as RpcDescriptor;
+async function serveStream(services: EtcdServices, route: StreamRoute, req: IncomingMessage, res: ServerResponse, maxBodyBytes: number): Promise<number> {
+  const descriptor = RPCS[route.key] as unknown as RpcDescriptor;
   let requests: unknown[];
   try {
     const text = (await readBody(req, maxBodyBytes)).toString('utf8');
     const docs = text.split('\n').filter((l) => l.trim() !== '');
     requests = (docs.length === 0 ? ['{}'] : docs).map((doc) =>
-      decodeJsonRequest('etcdserverpb.WatchRequest', parseJsonBody(Buffer.from(doc)), watch.decodeRequest as (b: Uint8Array) => unknown),
+      decodeJsonRequest(route.requestType, parseJsonBody(Buffer.from(doc)), descriptor.decodeRequest as (b: Uint8Array) => unknown),
     );
   } catch (error) {
     sendError(res, error);
@@ -201,24 +233,32 @@ async function serveWatch(services: EtcdServices, req: IncomingMessage, res: Ser
   }
   const ctx = contextOf(req, res);
   res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
-  const stream: BidiStream<unknown, unknown> = {
-    async send(response: unknown): Promise<void> {
-      if (ctx.signal.aborted) throw { grpcCode: GrpcCode.CANCELLED, message: 'context canceled' } satisfies GrpcStatusError;
-      const line = `{"result":${encodeJsonResponse(watch, 'etcdserverpb.WatchResponse', response)}}\n`;
-      if (!res.write(line)) await new Promise<void>((resolve) => res.once('drain', resolve));
-    },
-    async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
-      yield* requests;
-      await new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
-    },
+  const send = async (response: unknown): Promise<void> => {
+    if (ctx.signal.aborted) throw { grpcCode: GrpcCode.CANCELLED, message: 'context canceled' } satisfies GrpcStatusError;
+    const line = `{"result":${encodeJsonResponse(descriptor, route.responseType, response)}}\n`;
+    if (!res.write(line)) await new Promise<void>((resolve) => res.once('drain', resolve));
   };
+  const untilClientLeaves = (): Promise<void> =>
+    new Promise<void>((resolve) => (ctx.signal.aborted ? resolve() : ctx.signal.addEventListener('abort', () => resolve(), { once: true })));
   try {
-    await (services.watch as unknown as (s: BidiStream<unknown, unknown>, c: CallContext) => Promise<void>).call(services, stream, ctx);
+    const method = services[route.key] as unknown as (...args: unknown[]) => Promise<void>;
+    if (route.kind === 'bidi') {
+      const stream: BidiStream<unknown, unknown> = {
+        send,
+        async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+          yield* requests;
+          if (route.holdOpen) await untilClientLeaves();
+        },
+      };
+      await method.call(services, stream, ctx);
+    } else {
+      await method.call(services, requests[0], { send } satisfies ResponseSink<unknown>, ctx);
+    }
   } catch (error) {
     const s = statusOf(error);
     const http = HTTP_STATUS[s.grpcCode] ?? 500;
     const body = `{"error":{"grpc_code":${s.grpcCode},"http_code":${http},"message":${JSON.stringify(s.message)},"http_status":${JSON.stringify(HTTP_STATUS_TEXT[http] ?? '')}}}\n`;
-    if (!res.writableEnded) res.write(body);
+    if (!res.writableEnded && !ctx.signal.aborted) res.write(body);
   }
   if (!res.writableEnded) res.end();
   return 200;
@@ -297,8 +337,9 @@ export function createGateway(services: EtcdServices, options: GatewayOptions = 
     }
     if (path === '/metrics') return serveMetrics(services, metrics, res);
     const isPost = req.method === 'POST' || req.method === 'PUT';
-    if (path === '/v3/watch' && isPost) return serveWatch(services, req, res, maxBodyBytes);
-    const route = ROUTES.get(path);
+    const streamRoute = STREAM_ROUTES.get(path);
+    if (streamRoute !== undefined && isPost) return serveStream(services, streamRoute, req, res, maxBodyBytes);
+    const route = ROUTES.get(path) ?? streamRoute;
     if (route !== undefined && isPost) return serveUnary(services, route, req, res, maxBodyBytes);
     const notFound = route === undefined ? { grpcCode: GrpcCode.UNIMPLEMENTED, message: 'Not Found' } : { grpcCode: GrpcCode.UNIMPLEMENTED, message: 'Method Not Allowed' };
     const http = route === undefined ? 404 : 405;
@@ -310,7 +351,7 @@ export function createGateway(services: EtcdServices, options: GatewayOptions = 
     handle(req, res): void {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
       dispatch(req, res, path).then(
-        (status) => metrics.http.add({ path: ROUTES.has(path) || ['/v3/watch', '/health', '/version', '/metrics'].includes(path) ? path : 'other', code: String(status) }),
+        (status) => metrics.http.add({ path: ROUTES.has(path) || STREAM_ROUTES.has(path) || ['/health', '/version', '/metrics'].includes(path) ? path : 'other', code: String(status) }),
         (error: unknown) => sendError(res, error),
       );
     },
