@@ -1,7 +1,7 @@
 /**
- * The differential auth harness against tsetcd: the scripts of ci/golden-auth run against a
- * fresh in-process tsetcd, once with real etcdctl 3.4 (when installed) and once with tsetcdctl,
- * and each transcript is compared line by line with etcd 3.4's recorded one. Only cluster and
+ * Shared by auth-diff-etcdctl.test.ts and auth-diff-tsetcdctl.test.ts (two files so that vitest
+ * runs them in two workers): the scripts of ci/golden-auth run against a fresh in-process
+ * tsetcd, and each transcript is compared line by line with etcd 3.4's recorded one. Only cluster and
  * member ids are normalised (harness.ts), and the raft term (see withoutTerm). Commands listed in
  * ci/golden-auth/known-differences.txt are server behaviours not yet matched; any other
  * difference fails, and a listed command that now matches is reported for removal.
@@ -9,13 +9,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { GOLDEN_DIR, SCRIPT_NAMES, etcdctlRunner, hasRealEtcd, parseScript, runScript } from '../../ci/golden-auth/harness.js';
+import { expect } from 'vitest';
+import { GOLDEN_DIR, parseScript, runScript } from '../../ci/golden-auth/harness.js';
 import type { CtlRunner } from '../../ci/golden-auth/harness.js';
 import { parseServerFlags } from '../../src/cli/flags.js';
 import { startServer } from '../../src/cli/server-process.js';
 import { createGrpcClient, GrpcCode, isGrpcStatusError } from '../../src/grpc/index.js';
-import { ours } from './ctl-harness.js';
 
 interface Tsetcd {
   readonly endpoint: string;
@@ -82,7 +81,7 @@ function differingBlocks(name: string, want: string, got: string): Map<string, s
   return out;
 }
 
-async function playAgainstTsetcd(name: string, runnerFor: (endpoint: string) => CtlRunner): Promise<Map<string, string>> {
+export async function playAgainstTsetcd(name: string, runnerFor: (endpoint: string) => CtlRunner): Promise<Map<string, string>> {
   const steps = parseScript(readFileSync(join(GOLDEN_DIR, `${name}.txt`), 'utf8'));
   const want = readFileSync(join(GOLDEN_DIR, 'recorded', `${name}.txt`), 'utf8');
   const member = await startTsetcd();
@@ -93,7 +92,7 @@ async function playAgainstTsetcd(name: string, runnerFor: (endpoint: string) => 
   }
 }
 
-function judge(differences: Map<string, string>, scriptName: string): void {
+export function judge(differences: Map<string, string>, scriptName: string): void {
   const known = knownDifferences();
   const unexpected = [...differences].filter(([k]) => !known.has(k)).map(([, v]) => v);
   const nowMatching = [...known].filter((k) => k.startsWith(`${scriptName}: `) && !differences.has(k));
@@ -102,14 +101,3 @@ function judge(differences: Map<string, string>, scriptName: string): void {
   for (const k of nowMatching) console.warn(`ci/golden-auth/known-differences.txt: now the same as etcd, remove: ${k}`);
 }
 
-// Concurrent: each case has its own member; the time goes to process starts and fsyncs, not CPU.
-describe.concurrent('auth scripts against tsetcd give etcd 3.4 transcripts', () => {
-  for (const name of SCRIPT_NAMES) {
-    it.skipIf(!hasRealEtcd)(`${name} with real etcdctl`, async () => {
-      judge(await playAgainstTsetcd(name, etcdctlRunner), name);
-    }, 60_000);
-    it(`${name} with tsetcdctl`, async () => {
-      judge(await playAgainstTsetcd(name, (endpoint) => (argv, stdin) => ours(endpoint, argv, stdin)), name);
-    }, 60_000);
-  }
-});
