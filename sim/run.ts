@@ -24,6 +24,7 @@ import { ServiceRegistry } from './services.js';
 import { WatchWorkload } from './watch-workload.js';
 import { LeaseWorkload, checkLeaseExpiry, forwardJumps } from './lease-workload.js';
 import { LockWorkload, mutualExclusionViolations } from './lock-workload.js';
+import { makeAuthWorkload } from './auth-workload.js';
 import { MembershipNemesis } from './membership-nemesis.js';
 import type { TimedAction } from '../nemesis/index.js';
 import { ScheduleInterpreter } from './schedule-interpreter.js';
@@ -59,9 +60,9 @@ export interface SimRunOptions {
   readonly inject?: InjectedInvariant;
 }
 
-export type WorkloadName = 'register' | 'kv' | 'watch' | 'lease' | 'lock';
+export type WorkloadName = 'register' | 'kv' | 'watch' | 'lease' | 'lock' | 'auth';
 
-export const WORKLOAD_NAMES: readonly WorkloadName[] = ['register', 'kv', 'watch', 'lease', 'lock'];
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ['register', 'kv', 'watch', 'lease', 'lock', 'auth'];
 
 /** What a workload's own checks found beyond linearizability. */
 export interface WorkloadVerdict {
@@ -302,6 +303,7 @@ type ClusterOptionsBase = Omit<ClusterOptions<unknown, SimMachine<unknown>>, 'ma
 
 function makeWorkload(name: WorkloadName, loop: SimLoop, root: SeededRand, base: ClusterOptionsBase, clients: number, holderPauses: boolean): RunWorkload {
   const link = { clients, linkLatencyMsMin: 0, linkLatencyMsMax: 5, requestTimeoutMs: 1_000, thinkMsMax: 50 };
+  if (name === 'auth') return makeAuthWorkload(loop, root, base, link, NODE_SETTINGS.tickMs * NODE_SETTINGS.electionTicks);
   if (name === 'watch' || name === 'lease' || name === 'lock') return makeServiceWorkload(name, loop, root, base, link, holderPauses);
   if (name === 'kv') {
     const cluster = new SimCluster<ApplyResult, KvMachine>(loop, root.fork('cluster'), {
