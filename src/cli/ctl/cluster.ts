@@ -9,6 +9,7 @@ import { CtlError, ExitCode, errorText, rpc } from './io.js';
 import type { CtlContext } from './io.js';
 import { checkWriteOut, goDuration, goJson, hexId, hexIdSpaced, humanizeBytes } from './print.js';
 import { snapshotRestore, snapshotStatusCommand } from './snapshot.js';
+import { renderTable } from './table.js';
 
 export const CLUSTER_FLAGS: FlagSpecs = {
   'peer-urls': { kind: 'string', default: '' },
@@ -16,9 +17,13 @@ export const CLUSTER_FLAGS: FlagSpecs = {
   cluster: { kind: 'bool', default: 'false' },
 };
 
-function memberLine(m: Member): string {
+function memberFields(m: Member): string[] {
   const status = m.name.length > 0 ? 'started' : 'unstarted';
-  return [hexId(m.ID), status, m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)].join(', ') + '\n';
+  return [hexId(m.ID), status, m.name, m.peerURLs.join(','), m.clientURLs.join(','), String(m.isLearner)];
+}
+
+function memberLine(m: Member): string {
+  return memberFields(m).join(', ') + '\n';
 }
 
 function memberIdArg(args: ParsedArgs, usage: string): bigint {
@@ -54,13 +59,17 @@ async function memberAdd(ctx: CtlContext, args: ParsedArgs): Promise<void> {
 export async function memberCommand(ctx: CtlContext, args: ParsedArgs): Promise<void> {
   const [sub, ...rest] = args.positionals;
   const a: ParsedArgs = { ...args, positionals: rest };
-  checkWriteOut(ctx.global.writeOut, ['simple', 'json']);
+  // etcdctl prints tables only for member list; the other member commands refuse -w table.
+  checkWriteOut(ctx.global.writeOut, sub === 'list' ? ['simple', 'json', 'table'] : ['simple', 'json']);
   const json = ctx.global.writeOut === 'json';
   const opts = ctx.callOptions();
   switch (sub) {
     case 'list': {
       const resp = await rpc(() => ctx.client.unary('memberList', {}, opts));
       if (json) return ctx.io.out(goJson('etcdserverpb.MemberListResponse', resp) + '\n');
+      if (ctx.global.writeOut === 'table') {
+        return ctx.io.out(renderTable(['ID', 'Status', 'Name', 'Peer Addrs', 'Client Addrs', 'Is Learner'], resp.members.map(memberFields)));
+      }
       for (const m of resp.members) ctx.io.out(memberLine(m));
       return;
     }
@@ -96,13 +105,15 @@ async function endpointsOf(ctx: CtlContext, args: ParsedArgs): Promise<readonly 
   return resp.members.flatMap((m) => m.clientURLs);
 }
 
-function statusRow(endpoint: string, s: StatusResponse): string {
+function statusFields(endpoint: string, s: StatusResponse): string[] {
   const memberId = s.header?.memberId ?? 0n;
   return [
     endpoint, hexId(memberId), s.version, humanizeBytes(s.dbSize), String(s.leader === memberId), String(s.isLearner),
     String(s.raftTerm), String(s.raftIndex), String(s.raftAppliedIndex), s.errors.join(', '),
-  ].join(', ') + '\n';
+  ];
 }
+
+const STATUS_HEADER = ['endpoint', 'ID', 'version', 'db size', 'is leader', 'is learner', 'raft term', 'raft index', 'raft applied index', 'errors'];
 
 async function endpointStatus(ctx: CtlContext, args: ParsedArgs): Promise<void> {
   const rows: { endpoint: string; status: StatusResponse }[] = [];
@@ -118,7 +129,8 @@ async function endpointStatus(ctx: CtlContext, args: ParsedArgs): Promise<void> 
   if (ctx.global.writeOut === 'json') {
     const items = rows.map((r) => `{"Endpoint":${JSON.stringify(r.endpoint)},"Status":${goJson('etcdserverpb.StatusResponse', r.status)}}`);
     ctx.io.out(`[${items.join(',')}]\n`);
-  } else for (const r of rows) ctx.io.out(statusRow(r.endpoint, r.status));
+  } else if (ctx.global.writeOut === 'table') ctx.io.out(renderTable(STATUS_HEADER, rows.map((r) => statusFields(r.endpoint, r.status))));
+  else for (const r of rows) ctx.io.out(statusFields(r.endpoint, r.status).join(', ') + '\n');
   if (failed) throw new CtlError(ExitCode.Error, 'context deadline exceeded');
 }
 
@@ -143,6 +155,8 @@ async function endpointHealth(ctx: CtlContext, args: ParsedArgs): Promise<void> 
       return `{"endpoint":${JSON.stringify(r.ep)},"health":${r.health},"took":${JSON.stringify(goDuration(r.tookNs))}${err}}`;
     });
     ctx.io.out(`[${items.join(',')}]\n`);
+  } else if (ctx.global.writeOut === 'table') {
+    ctx.io.out(renderTable(['endpoint', 'health', 'took', 'error'], results.map((r) => [r.ep, String(r.health), goDuration(r.tookNs), r.error])));
   } else {
     for (const r of results) {
       if (r.health) ctx.io.err(`${r.ep} is healthy: successfully committed proposal: took = ${goDuration(r.tookNs)}\n`);
@@ -154,7 +168,7 @@ async function endpointHealth(ctx: CtlContext, args: ParsedArgs): Promise<void> 
 
 export async function endpointCommand(ctx: CtlContext, args: ParsedArgs): Promise<void> {
   const [sub] = args.positionals;
-  checkWriteOut(ctx.global.writeOut, ['simple', 'json']);
+  checkWriteOut(ctx.global.writeOut, ['simple', 'json', 'table']);
   if (sub === 'status') return endpointStatus(ctx, args);
   if (sub === 'health') return endpointHealth(ctx, args);
   throw new CtlError(ExitCode.BadArgs, `unknown command "${sub ?? ''}" for "etcdctl endpoint"`);
