@@ -14,5 +14,7 @@ export type { Endpoint, Network } from './net.js';
 export { periodicSchedule } from './schedule.js';
 export type { PeriodicConfig } from './schedule.js';
 export { summaryText } from './report.js';
+export { Watchers, WatchWriteWorkload } from './watch.js';
+export { buildServer } from './build.js';
 export type { Summary } from './report.js';
 export type { FaultRecord } from './nemesis-driver.js';

@@ -3,13 +3,13 @@
  * `npm run jepsen` runs a short register test against a 3-member tsetcd cluster.
  */
 export type Target = 'tsetcd' | 'etcd';
-export type WorkloadName = 'register' | 'list-append';
+export type WorkloadName = 'register' | 'list-append' | 'watch';
 /** The fault kinds a real cluster can take: the vocabulary's crash, pause and partition families. */
 export type FaultKind = 'kill' | 'pause' | 'partition';
 export type NetMode = 'auto' | 'netns' | 'loopback';
 
 export const TARGETS: readonly Target[] = ['tsetcd', 'etcd'];
-export const WORKLOADS: readonly WorkloadName[] = ['register', 'list-append'];
+export const WORKLOADS: readonly WorkloadName[] = ['register', 'list-append', 'watch'];
 export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'pause', 'partition'];
 
 export interface JepsenOptions {

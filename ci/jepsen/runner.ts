@@ -25,6 +25,7 @@ import { RegisterWorkload } from './register.js';
 import { checkAndWrite } from './report.js';
 import type { Summary } from './report.js';
 import { periodicSchedule } from './schedule.js';
+import { Watchers, WatchWriteWorkload } from './watch.js';
 
 export interface RunResult {
   readonly summary: Summary;
@@ -46,6 +47,7 @@ export async function abortActiveRuns(): Promise<void> {
 function workloadOf(o: JepsenOptions): Workload {
   const rand = createRand(o.seed).fork('workload');
   if (o.workload === 'register') return new RegisterWorkload(rand, { keys: o.keys, opsPerKey: 300, readRatio: 0.5 });
+  if (o.workload === 'watch') return new WatchWriteWorkload(rand, o.keys);
   return new ListAppendWorkload(rand, { keys: o.keys * 2, txnsPerKey: 60, maxMicroOps: 4 });
 }
 
@@ -86,6 +88,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
   const notes: string[] = [];
   let teardown: (() => Promise<void>) | undefined;
   let workers: Workers | undefined;
+  let watchers: Watchers | undefined;
   const register = (t: () => Promise<void>): void => {
     teardown = t;
     active.add(t);
@@ -105,6 +108,10 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     workers = new Workers({ recorder, nowNs, nodes: names, urlOf: (n) => members.clientUrl(n), clients: o.clients, opTimeoutMs: o.opTimeoutMs, workload: workloadOf(o) });
     const driver = new NemesisDriver(cluster, recorder, nowNs, log);
     cluster.startLeaderPolling();
+    watchers = o.workload === 'watch'
+      ? new Watchers({ recorder, nowNs, nodes: names, urlOf: (n) => members.clientUrl(n), rand: createRand(o.seed).fork('watchers'), sessionMsMin: 2_000, sessionMsMax: 8_000 })
+      : undefined;
+    watchers?.start();
     workers.start();
     let nemesisError: unknown;
     const nemesis = driver.run(schedule, 0).catch((error: unknown) => void (nemesisError = error));
@@ -119,6 +126,12 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     const okBeforeRecovery = workers.stats.ok;
     await sleep(o.recoveryS * 1000);
     const stats: ClientStats = await workers.stop();
+    // Let the watchers receive the last writes before their sessions end.
+    if (watchers !== undefined) {
+      await sleep(1_000);
+      await watchers.stop();
+      notes.push(`watch: ${watchers.sessionsOpened} sessions (${watchers.sessionsBroken} broken by faults), ${watchers.eventsReceived} events received`);
+    }
     const workloadS = nowNs() / 1e9;
     const recoveryOk = stats.ok - okBeforeRecovery;
     if (recoveryOk === 0) notes.push('no operation succeeded after the faults were healed (liveness)');
@@ -126,7 +139,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     const netMode = net.mode;
     await teardown?.();
     log(`workload done: ${stats.invoked} ops in ${workloadS.toFixed(1)} s; checking...`);
-    const model = o.workload === 'register' ? 'cas-register' : 'list-append';
+    const model = o.workload === 'register' ? 'cas-register' : o.workload === 'watch' ? 'watch' : 'list-append';
     const { summary, text } = checkAndWrite(outDir, recorder.history(), model, o.checkTimeoutS * 1000, (c) => ({
       target: o.target, workload: o.workload, model: c.model, nodes: o.nodes, nemesis: kinds, net: netMode, seed: o.seed,
       verdict: c.verdict, workloadS, ops: stats, okPerS: stats.ok / workloadS, faultsApplied, faults: driver.faults,
@@ -136,6 +149,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
   } finally {
     // On an error the workers may still be running: stop them before their members go.
     await workers?.stop().catch(() => undefined);
+    await watchers?.stop().catch(() => undefined);
     if (teardown !== undefined) {
       await teardown();
       active.delete(teardown);
