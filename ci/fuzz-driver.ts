@@ -7,6 +7,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { reproduceCommand } from '../sim/report.js';
 import { runOptionsFor, shardSeeds } from './fuzz-options.js';
 import type { FuzzPlan } from './fuzz-options.js';
 import type { FromWorker, FuzzStatus, SeedOutcome, ToWorker } from './fuzz-protocol.js';
@@ -92,9 +93,10 @@ export function runFuzz(plan: FuzzPlan, hooks: FuzzHooks = {}): Promise<FuzzSumm
       const seed = seeds[next++] as number;
       slot.seed = seed;
       slot.startedMs = Date.now();
-      slot.timer = setTimeout(() => timeOut(slot), plan.seedTimeoutMs);
+      // A failing seed shrinks in its worker: its time limit grows by the shrink budget.
+      slot.timer = setTimeout(() => timeOut(slot), plan.seedTimeoutMs + plan.shrinkBudgetMs);
       const run = runOptionsFor(plan, seed);
-      send(slot, { kind: 'run', run, injectFailure: plan.injectFailureSeeds.has(seed), outDir: plan.outDir, campaign: hooks.campaign ?? '' });
+      send(slot, { kind: 'run', run, injectFailure: plan.injectFailureSeeds.has(seed), outDir: plan.outDir, campaign: hooks.campaign ?? '', shrinkBudgetMs: plan.shrinkBudgetMs });
     };
 
     const timeOut = (slot: Slot): void => {
@@ -156,11 +158,7 @@ function send(slot: Slot, message: ToWorker): void {
 }
 
 function failedOutcome(plan: FuzzPlan, seed: number, status: FuzzStatus, message: string, wallMs: number): SeedOutcome {
-  const run = runOptionsFor(plan, seed);
-  const parts = ['npm run sim --', `--seed ${seed}`, `--time ${plan.safetyMs}`];
-  if (run.workload !== undefined && run.workload !== 'register') parts.push(`--workload ${run.workload}`);
-  if (run.membership) parts.push('--membership');
-  return { seed, status, message, wallMs, reproduce: parts.join(' ') };
+  return { seed, status, message, wallMs, reproduce: reproduceCommand(runOptionsFor(plan, seed)) };
 }
 
 /** For failures the worker could not save (it died or hung): the reason and the replay command. */

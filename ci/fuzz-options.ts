@@ -6,6 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { SimRunOptions } from '../sim/run.js';
+import { INJECTED_INVARIANTS } from '../sim/schedule-options.js';
+import type { InjectedInvariant } from '../sim/schedule-options.js';
+
+/** seeds: each seed's own random fault profile; schedule: fault schedules drawn from nemesis/'s fast-check arbitrary. */
+export type FuzzMode = 'seeds' | 'schedule';
 
 export type FuzzWorkload = 'register' | 'kv' | 'mixed';
 
@@ -30,11 +35,16 @@ export interface FuzzPlan {
   readonly outDir: string;
   /** Test hook: these seeds run normally, then report 'correctness' (proves failures are kept). */
   readonly injectFailureSeeds: ReadonlySet<number>;
+  readonly mode: FuzzMode;
+  /** Wall time a failing seed may spend shrinking its schedule (0: no shrinking). */
+  readonly shrinkBudgetMs: number;
+  /** Test only: every run checks this deliberately failing invariant (sim/schedule-options.ts). */
+  readonly inject: InjectedInvariant | undefined;
 }
 
 export const FUZZ_USAGE = `usage: npm run fuzz -- --seeds N [--from S] [--shard i/n] [--workload register|kv|mixed]
                      [--time-budget 10m] [--safety-ms 3000] [--jobs N] [--seed-timeout 300s]
-                     [--out-dir histories/runs]
+                     [--out-dir histories/runs] [--mode seeds|schedule] [--shrink-budget 60s|0]
   --seeds N         size of the campaign (all shards together)
   --from S          first seed (default: derived from the current git commit, so each commit fuzzes fresh seeds)
   --shard i/n       run every n-th seed of the campaign starting at the i-th (1 <= i <= n)
@@ -44,10 +54,16 @@ export const FUZZ_USAGE = `usage: npm run fuzz -- --seeds N [--from S] [--shard 
   --membership      add the simulator's membership nemesis (learners, promotion, removal, leader transfer)
   --jobs N          worker processes (default: available cores)
   --seed-timeout T  wall time after which a seed's worker is killed and the seed fails (default 300s)
-  --inject-failure S,S  test only: report these seeds as correctness failures after running them`;
+  --inject-failure S,S  test only: report these seeds as correctness failures after running them
+  --mode M          seeds (default): each seed's random fault profile; schedule: fault schedules drawn
+                    from nemesis/'s fast-check arbitrary (fc.assert, in this process), shrunk by fast-check
+  --shrink-budget T wall time a failing seed spends shrinking its recorded schedule to shrunk.json
+                    (default 60s; 0 turns shrinking off; the seed timeout is extended by it)
+  --inject I        test only: every run checks a deliberately failing invariant (${INJECTED_INVARIANTS.join(', ')})`;
 
 const DEFAULT_SAFETY_MS = 3_000;
 const DEFAULT_SEED_TIMEOUT_MS = 300_000;
+const DEFAULT_SHRINK_BUDGET_MS = 60_000;
 const MAX_FROM_SEED = 2 ** 31;
 
 export function parseFuzzArgs(argv: readonly string[], defaultFrom: () => { seed: number; source: string } = seedFromCommit): FuzzPlan {
@@ -65,6 +81,9 @@ export function parseFuzzArgs(argv: readonly string[], defaultFrom: () => { seed
       'out-dir': { type: 'string' },
       'inject-failure': { type: 'string' },
       membership: { type: 'boolean', default: false },
+      mode: { type: 'string' },
+      'shrink-budget': { type: 'string' },
+      inject: { type: 'string' },
     },
     strict: true,
   });
@@ -75,6 +94,11 @@ export function parseFuzzArgs(argv: readonly string[], defaultFrom: () => { seed
   const [shardIndex, shardCount] = values.shard === undefined ? [1, 1] : parseShard(values.shard);
   const workload = values.workload ?? 'mixed';
   if (workload !== 'register' && workload !== 'kv' && workload !== 'mixed') throw new Error(`--workload must be register, kv or mixed, got ${workload}`);
+  const mode = values.mode ?? 'seeds';
+  if (mode !== 'seeds' && mode !== 'schedule') throw new Error(`--mode must be seeds or schedule, got ${mode}`);
+  const inject = values.inject;
+  if (inject !== undefined && !(INJECTED_INVARIANTS as readonly string[]).includes(inject)) throw new Error(`--inject must be one of ${INJECTED_INVARIANTS.join(', ')}, got ${inject}`);
+  const shrinkText = values['shrink-budget'];
   return {
     seedCount,
     fromSeed: from.seed,
@@ -89,6 +113,9 @@ export function parseFuzzArgs(argv: readonly string[], defaultFrom: () => { seed
     seedTimeoutMs: values['seed-timeout'] === undefined ? DEFAULT_SEED_TIMEOUT_MS : parseDurationMs('--seed-timeout', values['seed-timeout']),
     outDir: values['out-dir'] ?? 'histories/runs',
     injectFailureSeeds: new Set((values['inject-failure'] ?? '').split(',').filter((s) => s !== '').map((s) => nonNegativeInt('--inject-failure', s))),
+    mode,
+    shrinkBudgetMs: shrinkText === undefined ? DEFAULT_SHRINK_BUDGET_MS : shrinkText.trim() === '0' ? 0 : parseDurationMs('--shrink-budget', shrinkText),
+    inject: inject as InjectedInvariant | undefined,
   };
 }
 
@@ -100,9 +127,12 @@ export function shardSeeds(plan: Pick<FuzzPlan, 'seedCount' | 'fromSeed' | 'shar
 }
 
 /** The single-seed options for one seed of the campaign; `mixed` alternates by seed so a replay needs only the seed. */
-export function runOptionsFor(plan: Pick<FuzzPlan, 'workload' | 'safetyMs'> & { readonly membership?: boolean }, seed: number): SimRunOptions {
+export function runOptionsFor(
+  plan: Pick<FuzzPlan, 'workload' | 'safetyMs'> & { readonly membership?: boolean; readonly inject?: InjectedInvariant | undefined },
+  seed: number,
+): SimRunOptions {
   const workload = plan.workload === 'mixed' ? (seed % 2 === 0 ? 'register' : 'kv') : plan.workload;
-  return { seed, workload, safetyMs: plan.safetyMs, ...(plan.membership ? { membership: true } : {}) };
+  return { seed, workload, safetyMs: plan.safetyMs, ...(plan.membership ? { membership: true } : {}), ...(plan.inject === undefined ? {} : { inject: plan.inject }) };
 }
 
 /** The command that reruns exactly this shard of the campaign (same seeds, same settings). */
@@ -111,6 +141,8 @@ export function campaignCommand(plan: FuzzPlan): string {
   if (plan.shardCount > 1) parts.push(`--shard ${plan.shardIndex}/${plan.shardCount}`);
   parts.push(`--workload ${plan.workload}`, `--safety-ms ${plan.safetyMs}`);
   if (plan.membership) parts.push('--membership');
+  if (plan.mode === 'schedule') parts.push('--mode schedule');
+  if (plan.inject !== undefined) parts.push(`--inject ${plan.inject}`);
   return parts.join(' ');
 }
 

@@ -126,6 +126,7 @@ export function formatSummary(plan: FuzzPlan, campaign: string, summary: FuzzSum
     lines.push(`FAILED seed ${f.seed}: ${f.status} — ${f.message}`);
     if (f.savedDir !== undefined) lines.push(`  saved to ${f.savedDir}/`);
     lines.push(`  reproduce: ${f.reproduce}`);
+    for (const s of f.schedules ?? []) lines.push(`  ${s}`);
   }
   lines.push(`campaign: ${campaign}`);
   if (failures.length > 0) lines.push(`result: FAIL (${failures.length} failing seed(s))`);

@@ -5,7 +5,15 @@ import type { SimRunOptions, SimStatus } from '../sim/run.js';
 export type FuzzStatus = SimStatus | 'timeout' | 'worker-died';
 
 export type ToWorker =
-  | { readonly kind: 'run'; readonly run: SimRunOptions; readonly injectFailure: boolean; readonly outDir: string; readonly campaign: string }
+  | {
+      readonly kind: 'run';
+      readonly run: SimRunOptions;
+      readonly injectFailure: boolean;
+      readonly outDir: string;
+      readonly campaign: string;
+      /** Wall time a failure may spend shrinking its schedule; 0: record schedule.json only. */
+      readonly shrinkBudgetMs: number;
+    }
   | { readonly kind: 'exit' };
 
 export interface SeedOutcome {
@@ -20,6 +28,8 @@ export interface SeedOutcome {
   readonly traceHash?: string;
   /** The linearizability checker's verdict; 'unknown' means it hit its deadline (the seed still passes). */
   readonly linearizability?: 'valid' | 'invalid' | 'unknown';
+  /** For a failure: the replay commands of its recorded and shrunk schedules. */
+  readonly schedules?: readonly string[];
 }
 
 export type FromWorker = { readonly kind: 'ready' } | { readonly kind: 'done'; readonly outcome: SeedOutcome };

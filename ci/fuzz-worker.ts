@@ -7,6 +7,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { reproduceCommand, saveFailure } from '../sim/report.js';
 import type { FileSink } from '../sim/report.js';
 import { runSimulation } from '../sim/run.js';
+import { saveSchedules } from '../sim/schedule-save.js';
+import { SHRINK_RUNS_MAX } from '../sim/schedule-save.js';
 import type { SimRunResult } from '../sim/run.js';
 import type { FromWorker, SeedOutcome, ToWorker } from './fuzz-protocol.js';
 
@@ -37,8 +39,14 @@ async function runOne(job: Extract<ToWorker, { kind: 'run' }>): Promise<SeedOutc
     ...(result.linearizability ? { linearizability: result.linearizability.verdict } : {}),
   };
   if (result.status === 'pass') return base;
-  const savedDir = saveFailure(job.run, result, NODE_FILES, job.outDir, [`fuzz campaign: ${job.campaign}`]);
-  return { ...base, savedDir };
+  const dir = `${job.outDir.replace(/\/+$/, '')}/${job.run.seed}`;
+  NODE_FILES.mkdirp(dir);
+  const shrinkStartedMs = Date.now();
+  const budget = job.shrinkBudgetMs > 0 ? { maxRuns: SHRINK_RUNS_MAX, outOfTime: () => Date.now() - shrinkStartedMs > job.shrinkBudgetMs } : undefined;
+  const saved = await saveSchedules(dir, NODE_FILES, job.run, result, budget);
+  const savedDir = saveFailure(job.run, result, NODE_FILES, job.outDir, [`fuzz campaign: ${job.campaign}`, ...saved.lines]);
+  // The shrunk schedule's description spans lines; the summary shows the replay commands only.
+  return { ...base, savedDir, schedules: saved.lines.filter((l) => l.includes('npm run sim')) };
 }
 
 process.on('message', (message: ToWorker) => {
