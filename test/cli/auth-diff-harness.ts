@@ -1,59 +1,18 @@
 /**
  * Shared by auth-diff-etcdctl.test.ts and auth-diff-tsetcdctl.test.ts (two files so that vitest
  * runs them in two workers): the scripts of ci/golden-auth run against a fresh in-process
- * tsetcd, and each transcript is compared line by line with etcd 3.4's recorded one. Only cluster and
- * member ids are normalised (harness.ts), and the raft term (see withoutTerm). Commands listed in
+ * tsetcd, and each transcript is compared line by line with etcd 3.4's recorded one. Only
+ * cluster, member and lease ids and the endpoint are normalised (harness.ts), and the raft term
+ * (see withoutTerm). Commands listed in
  * ci/golden-auth/known-differences.txt are server behaviours not yet matched; any other
  * difference fails, and a listed command that now matches is reported for removal.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { GOLDEN_DIR, parseScript, runScript } from '../../ci/golden-auth/harness.js';
 import type { CtlRunner } from '../../ci/golden-auth/harness.js';
-import { parseServerFlags } from '../../src/cli/flags.js';
-import { startServer } from '../../src/cli/server-process.js';
-import { createGrpcClient, GrpcCode, isGrpcStatusError } from '../../src/grpc/index.js';
-
-interface Tsetcd {
-  readonly endpoint: string;
-  close(): Promise<void>;
-}
-
-/** A fresh single member with a cheap bcrypt cost (the output does not depend on it). */
-async function startTsetcd(): Promise<Tsetcd> {
-  const dir = mkdtempSync(join(tmpdir(), 'tsetcd-auth-diff-'));
-  const flags = parseServerFlags(
-    [
-      '--data-dir', dir, '--bcrypt-cost', '4', '--log-level', 'error',
-      '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:2379',
-      '--listen-peer-urls', 'http://127.0.0.1:0', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',
-      '--initial-cluster', 'default=http://127.0.0.1:2380',
-    ],
-    {},
-  );
-  const server = await startServer(flags, { onRemoved: () => undefined });
-  const endpoint = `127.0.0.1:${server.clientPorts[0] as number}`;
-  const client = createGrpcClient(endpoint);
-  try {
-    for (let i = 0; i < 200; i++) {
-      const status = await client.unary('status', {}).catch(() => undefined);
-      const members = await client.unary('memberList', {}).catch(() => undefined);
-      if (status !== undefined && status.leader !== 0n && members?.members[0]?.name === 'default') break;
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  } finally {
-    client.close();
-  }
-  return {
-    endpoint,
-    close: async () => {
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { startTsetcd } from '../../ci/golden-auth/tsetcd.js';
 
 /** Commands (by their `$ ` line, per script) whose tsetcd output is known to differ still. */
 function knownDifferences(): Set<string> {
