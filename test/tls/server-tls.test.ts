@@ -3,7 +3,8 @@
  * over TLS with --client-cert-auth: the real etcdctl with --cacert --cert --key (put, get,
  * watch, member list, endpoint status), tsetcdctl with the same flags giving the same output,
  * the etcd3 npm client with TLS credentials, the HTTP gateway over HTTPS, and the refusals:
- * no certificate, an untrusted certificate, clear text.
+ * no certificate, an untrusted certificate, clear text. Last, with auth enabled, the verified
+ * certificate's common name is the user when a request carries no token (etcd's AuthInfoFromTLS).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -28,7 +29,7 @@ let port: number;
 let tlsArgs: string[];
 
 beforeAll(async () => {
-  pki = makePki(['alice', 'root']);
+  pki = makePki(['alice', 'root', 'nobody']);
   dataDir = mkdtempSync(join(tmpdir(), 'tsetcd-tls-one-'));
   port = await freePort();
   const peerPort = await freePort();
@@ -180,5 +181,46 @@ describe('HTTP gateway over HTTPS', { timeout: SLOW_MS }, () => {
     const range = JSON.parse((await get('/v3/kv/range', JSON.stringify({ key: Buffer.from('tls/gw').toString('base64') }))).text) as { kvs: { value: string }[] };
     expect(Buffer.from(range.kvs[0]?.value ?? '', 'base64').toString()).toBe('json');
     await expect(get('/health', undefined, false)).rejects.toThrow();
+  });
+});
+
+describe('client certificate common name as the user when auth is enabled', { timeout: SLOW_MS }, () => {
+  const as = (cn: string, args: readonly string[]): ReturnType<typeof etcdctl> => {
+    const files = pki.clients.get(cn);
+    if (files === undefined) throw new Error(`no certificate for ${cn}`);
+    return etcdctl([`--endpoints=${url}`, '--cacert', pki.caFile, '--cert', files.cert, '--key', files.key, ...args]);
+  };
+
+  it('a request without a token runs as the certificate\'s CN; a token wins over it', async () => {
+    for (const args of [
+      ['user', 'add', 'root', '--new-user-password=rootpw'],
+      ['user', 'grant-role', 'root', 'root'],
+      ['user', 'add', 'alice', '--new-user-password=alicepw'],
+      ['role', 'add', 'reader'],
+      ['role', 'grant-permission', 'reader', 'read', 'tls/', '--prefix'],
+      ['user', 'grant-role', 'alice', 'reader'],
+      ['auth', 'enable'],
+    ]) {
+      const r = await as('alice', args);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
+    // alice may read tls/ but not write; root may do anything; "nobody" is no user at all.
+    expect((await as('alice', ['get', 'tls/a', '--print-value-only'])).stdout).toBe('one\n');
+    const denied = await as('alice', ['put', 'tls/a', 'two']);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain('Error: etcdserver: permission denied');
+    expect((await as('root', ['put', 'tls/a', 'two'])).stdout).toBe('OK\n');
+    const nobody = await as('nobody', ['get', 'tls/a']);
+    expect(nobody.code).not.toBe(0);
+    expect(nobody.stderr).toContain('Error: etcdserver: permission denied');
+    // With --user the token decides, whatever the certificate says.
+    expect((await as('alice', ['--user', 'root:rootpw', 'put', 'tls/a', 'three'])).stdout).toBe('OK\n');
+    expect((await as('nobody', ['--user', 'alice:alicepw', 'get', 'tls/a', '--print-value-only'])).stdout).toBe('three\n');
+    // tsetcdctl takes the same path.
+    const alice = pki.clients.get('alice');
+    if (alice === undefined) throw new Error('no alice');
+    const ourDenied = await ours(url, ['--cacert', pki.caFile, '--cert', alice.cert, '--key', alice.key, 'put', 'tls/a', 'x']);
+    expect(ourDenied.err).toBe('Error: etcdserver: permission denied\n');
+    expect((await ours(url, ['--cacert', pki.caFile, '--cert', alice.cert, '--key', alice.key, 'get', 'tls/a', '--print-value-only'])).out).toBe('three\n');
   });
 });
