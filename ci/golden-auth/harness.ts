@@ -110,7 +110,7 @@ export function normalise(transcript: string): string {
 
 /**
  * Lease ids are drawn by each server: `$LEASE<n>` in a script stands for the n-th id that a
- * `lease grant` printed, and the transcript shows LEASE<n> in place of each id.
+ * `lease grant` printed, and the transcript shows LEASE<n> in place of each id (hex or decimal).
  */
 export async function runScript(steps: readonly ScriptStep[], runner: CtlRunner): Promise<string> {
   let transcript = '';
@@ -120,7 +120,7 @@ export async function runScript(steps: readonly ScriptStep[], runner: CtlRunner)
     const run = await runner(argv, step.stdin);
     for (const m of run.out.matchAll(/^lease ([0-9a-f]{16}) granted/gm)) leases.push(m[1] as string);
     let block = formatRun(step, run);
-    leases.forEach((id, i) => (block = block.replaceAll(id, `LEASE${i + 1}`)));
+    leases.forEach((id, i) => (block = block.replaceAll(id, `LEASE${i + 1}`).replaceAll(BigInt(`0x${id}`).toString(), `LEASE${i + 1}`)));
     transcript += block;
   }
   return normalise(transcript);
