@@ -66,6 +66,24 @@ const ROUTE_TYPES: ReadonlyArray<readonly [string, RpcKey, string, string]> = [
   ['/v3/maintenance/defragment', 'defragment', 'DefragmentRequest', 'DefragmentResponse'],
   ['/v3/maintenance/hash', 'hashKV', 'HashKVRequest', 'HashKVResponse'],
   ['/v3/maintenance/transfer-leadership', 'moveLeader', 'MoveLeaderRequest', 'MoveLeaderResponse'],
+  // Auth, at etcd's gateway paths (rpc.proto's http annotations); the token rides in "Authorization".
+  ['/v3/auth/enable', 'authEnable', 'AuthEnableRequest', 'AuthEnableResponse'],
+  ['/v3/auth/disable', 'authDisable', 'AuthDisableRequest', 'AuthDisableResponse'],
+  ['/v3/auth/status', 'authStatus', 'AuthStatusRequest', 'AuthStatusResponse'],
+  ['/v3/auth/authenticate', 'authenticate', 'AuthenticateRequest', 'AuthenticateResponse'],
+  ['/v3/auth/user/add', 'userAdd', 'AuthUserAddRequest', 'AuthUserAddResponse'],
+  ['/v3/auth/user/get', 'userGet', 'AuthUserGetRequest', 'AuthUserGetResponse'],
+  ['/v3/auth/user/list', 'userList', 'AuthUserListRequest', 'AuthUserListResponse'],
+  ['/v3/auth/user/delete', 'userDelete', 'AuthUserDeleteRequest', 'AuthUserDeleteResponse'],
+  ['/v3/auth/user/changepw', 'userChangePassword', 'AuthUserChangePasswordRequest', 'AuthUserChangePasswordResponse'],
+  ['/v3/auth/user/grant', 'userGrantRole', 'AuthUserGrantRoleRequest', 'AuthUserGrantRoleResponse'],
+  ['/v3/auth/user/revoke', 'userRevokeRole', 'AuthUserRevokeRoleRequest', 'AuthUserRevokeRoleResponse'],
+  ['/v3/auth/role/add', 'roleAdd', 'AuthRoleAddRequest', 'AuthRoleAddResponse'],
+  ['/v3/auth/role/get', 'roleGet', 'AuthRoleGetRequest', 'AuthRoleGetResponse'],
+  ['/v3/auth/role/list', 'roleList', 'AuthRoleListRequest', 'AuthRoleListResponse'],
+  ['/v3/auth/role/delete', 'roleDelete', 'AuthRoleDeleteRequest', 'AuthRoleDeleteResponse'],
+  ['/v3/auth/role/grant', 'roleGrantPermission', 'AuthRoleGrantPermissionRequest', 'AuthRoleGrantPermissionResponse'],
+  ['/v3/auth/role/revoke', 'roleRevokePermission', 'AuthRoleRevokePermissionRequest', 'AuthRoleRevokePermissionResponse'],
 ];
 
 /** v3lock and v3election, served by the same gateway in etcd (full message type names). */
