@@ -140,6 +140,21 @@ describe.skipIf(!hasEtcdctl)('etcdctl against tsetcd with auth (simple tokens)',
     expect(await s.ok(['--user', 'root:rootpw', 'lease', 'revoke', id])).toBe(`lease ${id} revoked\n`);
   });
 
+  it('the HTTP gateway: /v3/auth/authenticate gives a token that the Authorization header carries', async () => {
+    const post = async (path: string, body: unknown, token?: string): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const res = await fetch(`http://${s.endpoint}${path}`, { method: 'POST', body: JSON.stringify(body), headers: token === undefined ? {} : { authorization: token } });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const auth = await post('/v3/auth/authenticate', { name: 'alice', password: 'alicepw' });
+    const token = String(auth.json['token']);
+    expect(token).toMatch(/^[a-zA-Z]{16}\.\d+$/);
+    const key = Buffer.from('/a/http').toString('base64');
+    expect((await post('/v3/kv/put', { key, value: key })).json['message']).toBe('etcdserver: user name is empty');
+    expect((await post('/v3/kv/put', { key, value: key }, token)).status).toBe(200);
+    expect((await post('/v3/kv/range', { key: Buffer.from('x').toString('base64') }, token)).json['message']).toBe('etcdserver: permission denied');
+    expect((await post('/v3/kv/range', { key }, 'forged.1')).json['message']).toBe('etcdserver: invalid auth token');
+  });
+
   it('auth disable opens everything again', async () => {
     expect(await s.ok(['--user', 'root:rootpw', 'auth', 'disable'])).toBe('Authentication Disabled\n');
     expect(await s.ok(['get', '/a/k', '--print-value-only'])).toBe('v\n');
