@@ -50,6 +50,8 @@ export interface Endpoint {
 export interface Network {
   readonly mode: 'netns' | 'loopback';
   readonly canPartition: boolean;
+  /** The namespaces this network created (empty on loopback). */
+  readonly namespaces: readonly string[];
   endpoint(name: NodeName): Endpoint;
   /** The command line that runs `argv` as member `name` (inside its namespace in netns mode). */
   command(name: NodeName, argv: readonly string[]): readonly string[];
@@ -61,6 +63,7 @@ export interface Network {
 class LoopbackNetwork implements Network {
   readonly mode = 'loopback';
   readonly canPartition = false;
+  readonly namespaces: readonly string[] = [];
   constructor(private readonly endpoints: ReadonlyMap<NodeName, Endpoint>) {}
 
   static async create(names: readonly NodeName[]): Promise<LoopbackNetwork> {
@@ -103,13 +106,16 @@ class NamespaceNetwork implements Network {
   readonly mode = 'netns';
   readonly canPartition = true;
   private cuts: Cut[] = [];
+  readonly namespaces: readonly string[];
   private readonly created: { namespaces: string[]; veths: string[]; bridge: string | undefined } = { namespaces: [], veths: [], bridge: undefined };
 
   private constructor(
     private readonly runId: string,
     private readonly subnet: number,
     private readonly names: readonly NodeName[],
-  ) {}
+  ) {
+    this.namespaces = names.map((n) => this.ns(n));
+  }
 
   static async create(names: readonly NodeName[]): Promise<NamespaceNetwork> {
     const runId = Math.random().toString(36).slice(2, 7);
@@ -138,6 +144,9 @@ class NamespaceNetwork implements Network {
     await ip(['link', 'add', bridge, 'type', 'bridge']);
     this.created.bridge = bridge;
     await ip(['addr', 'add', `10.${this.subnet}.0.254/24`, 'dev', bridge]);
+    // Two runs starting together may have drawn the same subnet: the later one gives up.
+    const owners = (await ip(['-4', '-o', 'addr'])).split('\n').filter((l) => l.includes(` 10.${this.subnet}.`));
+    if (owners.length !== 1) throw new Error(`subnet 10.${this.subnet}.0.0/24 taken by another run meanwhile`);
     await ip(['link', 'set', bridge, 'up']);
     for (const [i, name] of this.names.entries()) {
       const ns = this.ns(name);
@@ -202,7 +211,15 @@ export async function namespaceProblem(): Promise<string | undefined> {
 export async function createNetwork(mode: 'auto' | 'netns' | 'loopback', names: readonly NodeName[], log: (line: string) => void): Promise<Network> {
   if (mode === 'loopback') return LoopbackNetwork.create(names);
   const problem = await namespaceProblem();
-  if (problem === undefined) return NamespaceNetwork.create(names);
+  if (problem === undefined) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await NamespaceNetwork.create(names);
+      } catch (error) {
+        if (attempt >= 3 || !(error instanceof Error) || !error.message.includes('taken by another run')) throw error;
+      }
+    }
+  }
   if (mode === 'netns') throw new Error(`network namespaces unavailable: ${problem}`);
   log(`network namespaces unavailable (${problem}): members on loopback, partitions disabled`);
   return LoopbackNetwork.create(names);

@@ -18,6 +18,8 @@ export interface Summary {
   readonly nodes: number;
   readonly nemesis: readonly string[];
   readonly net: string;
+  /** Network namespaces the run created (all deleted by the end of the run). */
+  readonly namespaces: readonly string[];
   readonly seed: number;
   readonly verdict: 'valid' | 'invalid' | 'unknown';
   readonly workloadS: number;

@@ -137,11 +137,12 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     if (recoveryOk === 0) notes.push('no operation succeeded after the faults were healed (liveness)');
     const faultsApplied = driver.faultsApplied();
     const netMode = net.mode;
+    const namespaces = [...net.namespaces];
     await teardown?.();
     log(`workload done: ${stats.invoked} ops in ${workloadS.toFixed(1)} s; checking...`);
     const model = o.workload === 'register' ? 'cas-register' : o.workload === 'watch' ? 'watch' : 'list-append';
     const { summary, text } = checkAndWrite(outDir, recorder.history(), model, o.checkTimeoutS * 1000, (c) => ({
-      target: o.target, workload: o.workload, model: c.model, nodes: o.nodes, nemesis: kinds, net: netMode, seed: o.seed,
+      target: o.target, workload: o.workload, model: c.model, nodes: o.nodes, nemesis: kinds, net: netMode, namespaces, seed: o.seed,
       verdict: c.verdict, workloadS, ops: stats, okPerS: stats.ok / workloadS, faultsApplied, faults: driver.faults,
       recoveryOk, checkMs: c.checkMs, outDir, notes,
     }));

@@ -43,8 +43,10 @@ describe.skipIf(problem !== undefined)('namespace network', () => {
     const net = await createNetwork('netns', ['n1', 'n2'], () => undefined);
     network = net;
     expect(net.mode).toBe('netns');
-    const namespaces = (await run(['ip', 'netns', 'list'])).split('\n').filter((l) => l.startsWith(NS_PREFIX));
-    expect(namespaces.length).toBeGreaterThanOrEqual(2);
+    const namespaces = net.namespaces;
+    expect(namespaces).toHaveLength(2);
+    const listed = (await run(['ip', 'netns', 'list'])).split('\n');
+    for (const ns of namespaces) expect(ns.startsWith(NS_PREFIX) && listed.some((l) => l.startsWith(`${ns} `) || l === ns)).toBe(true);
     const started: Promise<void>[] = [];
     for (const n of ['n1', 'n2']) {
       const e = net.endpoint(n);
@@ -72,6 +74,6 @@ describe.skipIf(problem !== undefined)('namespace network', () => {
     for (const c of children) c.kill('SIGKILL');
     await net.teardown();
     const after = (await run(['ip', 'netns', 'list'])).split('\n');
-    for (const ns of namespaces) expect(after.some((l) => l.startsWith(ns))).toBe(false);
+    for (const ns of namespaces) expect(after.some((l) => l.startsWith(`${ns} `) || l === ns)).toBe(false);
   });
 });

@@ -18,8 +18,8 @@ if (problem !== undefined) console.log(`test/jepsen/runs: partition run skipped,
 const hasEtcd = existsSync('/usr/bin/etcd');
 if (!hasEtcd) console.log('test/jepsen/runs: etcd run skipped, /usr/bin/etcd is not installed');
 
-/** Ops that must complete on a loaded 2-core machine in ~10 s of workload. */
-const OK_OPS_MIN = 30;
+/** Ops that must complete in ~10 s of workload under faults; tsetcd under tsx on a 2-core machine at load 15-20 managed 29-60. */
+const OK_OPS_MIN = 15;
 
 function namespaces(): string[] {
   return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(NS_PREFIX)).map((l) => l.split(' ')[0] ?? '');
@@ -27,7 +27,6 @@ function namespaces(): string[] {
 
 async function shortRun(overrides: Partial<JepsenOptions>): Promise<RunResult> {
   const out = mkdtempSync(join(tmpdir(), 'tsetcd-jepsen-test-'));
-  const before = problem === undefined ? namespaces() : [];
   const lines: string[] = [];
   const options: JepsenOptions = { ...DEFAULTS, timeS: 8, quietS: 1, faultS: 2, recoveryS: 2, clients: 4, out, ...overrides };
   try {
@@ -43,7 +42,10 @@ async function shortRun(overrides: Partial<JepsenOptions>): Promise<RunResult> {
     expect(history.filter((o) => o.process !== 'nemesis' && o.type === 'ok')).toHaveLength(r.summary.ops.ok);
     expect(history.some((o) => o.process === 'nemesis')).toBe(true);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('Fault timeline');
-    if (problem === undefined) expect(namespaces()).toEqual(before);
+    // Only this run's namespaces: another test file may be running its own meanwhile.
+    const left = namespaces();
+    expect(r.summary.namespaces.filter((ns) => left.includes(ns))).toEqual([]);
+    if (r.summary.net === 'netns') expect(r.summary.namespaces).toHaveLength(options.nodes);
     if (r.summary.verdict === 'valid') rmSync(out, { recursive: true, force: true });
     return r;
   } catch (error) {
