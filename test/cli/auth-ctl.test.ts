@@ -5,12 +5,14 @@
  * permission ranges. A scripted fake client stands in for the server and records every call.
  */
 import { describe, expect, it } from 'vitest';
+import { startTsetcd } from '../../ci/golden-auth/tsetcd.js';
 import { permRange, prefixRangeEnd, roleGetText } from '../../src/cli/ctl/auth.js';
 import type { CtlIo } from '../../src/cli/ctl/io.js';
 import { runCtl } from '../../src/cli/ctl/main.js';
 import { goQuote } from '../../src/cli/ctl/print.js';
 import { GrpcCode, Permission_Type } from '../../src/grpc/index.js';
 import type { ClientCallOptions, EtcdGrpcClient } from '../../src/grpc/index.js';
+import { ours } from './ctl-harness.js';
 
 interface Call {
   readonly key: string;
@@ -311,4 +313,30 @@ describe('permission ranges and role printing', () => {
     expect(goQuote('\x00\x07\n\x7f')).toBe('"\\x00\\a\\n\\x7f"');
     expect(goQuote('é世')).toBe('"é世"');
   });
+});
+
+describe('auth status against tsetcd (etcd 3.5 API)', () => {
+  it('reports enabled and an auth revision that grows with each auth change', async () => {
+    const member = await startTsetcd();
+    try {
+      const status = async (user?: string): Promise<[string, bigint]> => {
+        const r = await ours(member.endpoint, [...(user === undefined ? [] : [`--user=${user}`]), 'auth', 'status']);
+        expect(r.err).toBe('');
+        const m = /^Authentication Status: (true|false)\nAuthRevision: (\d+)\n$/.exec(r.out);
+        expect(m, r.out).not.toBeNull();
+        return [m?.[1] ?? '', BigInt(m?.[2] ?? '0')];
+      };
+      const [off, rev0] = await status();
+      expect(off).toBe('false');
+      expect((await ours(member.endpoint, ['user', 'add', 'root:pw'])).code).toBe(0);
+      expect((await ours(member.endpoint, ['auth', 'enable'])).out).toBe('Authentication Enabled\n');
+      const [on, rev1] = await status('root:pw');
+      expect(on).toBe('true');
+      expect(rev1).toBeGreaterThan(rev0);
+      const json = await ours(member.endpoint, ['--user=root:pw', '-w', 'json', 'auth', 'status']);
+      expect(json.out).toMatch(/^\{"header":\{"cluster_id":\d+,"member_id":\d+,"revision":1,"raft_term":\d+\},"enabled":true,"authRevision":\d+\}\n$/);
+    } finally {
+      await member.close();
+    }
+  }, 30_000);
 });
