@@ -1,8 +1,9 @@
 /**
- * user | role | auth commands and the global --user/--password login, as etcdctl 3.4 has them
- * (plus 3.5's `auth status` and `user add --no-password`). Output follows etcdctl's printers:
- * simple lines, Go json of the response (-w json), the fields printer where etcdctl has one;
- * other formats end with "<format> not supported as output format" after the call, as there.
+ * user | role | auth commands as etcdctl 3.4 has them (plus 3.5's `auth status`; 3.4.23's
+ * `user add --no-password`). Output follows etcdctl's printers: simple lines, Go json of the
+ * response (-w json), the fields printer where etcdctl has one; other formats (table, and
+ * protobuf, which tsetcdctl does not write) end with "<format> not supported as output format"
+ * after the call, as etcdctl's printers do. The --user/--password login is in login.ts.
  */
 import type { AuthRoleGetResponse, Permission, ResponseHeader } from '../../grpc/index.js';
 import { Permission_Type } from '../../grpc/index.js';
