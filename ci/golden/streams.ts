@@ -37,6 +37,9 @@ export interface StreamRecord {
   readonly stdout?: string;
   /** Only etcdctl's `Error: ...` lines (its zap log lines carry timestamps). */
   readonly errors?: readonly string[];
+  /** When the command started and ended, in ms since the script started (ctl steps). */
+  readonly startMs?: number;
+  readonly endMs?: number;
 }
 
 export interface Transcript {
@@ -87,6 +90,8 @@ export async function playScript(endpoints: string, script: StreamScript, server
   const pick = (step: { readonly endpoint?: number }): string => (step.endpoint === undefined ? endpoints : (endpoints.split(',')[step.endpoint] ?? endpoints));
   const leasesHex: string[] = [];
   const background = new Map<string, Running>();
+  const t0 = performance.now();
+  const since = (): number => Math.round(performance.now() - t0);
   const records: StreamRecord[] = [];
   try {
     for (const step of script.steps) {
@@ -114,6 +119,7 @@ export async function playScript(endpoints: string, script: StreamScript, server
         records.push({ step });
       } else {
         const argv = substitute(step.ctl, leasesHex);
+        const startMs = since();
         const r = startCtl(pick(step), argv, step.w, step.stdin);
         // A step that never ends (a lock held elsewhere) must not hang the script.
         const timer = setTimeout(() => r.child.kill('SIGKILL'), 20_000);
@@ -124,7 +130,7 @@ export async function playScript(endpoints: string, script: StreamScript, server
           const hex = /lease ([0-9a-f]+) granted/.exec(r.stdout)?.[1];
           leasesHex.push(id !== undefined ? BigInt(id).toString(16) : (hex ?? 'none'));
         }
-        records.push({ step: { ...step, ctl: argv }, exit, stdout: r.stdout, errors: errorLines(r.stderr) });
+        records.push({ step: { ...step, ctl: argv }, exit, stdout: r.stdout, errors: errorLines(r.stderr), startMs, endMs: since() });
       }
     }
   } finally {
@@ -157,6 +163,7 @@ export function normalise(t: Transcript): StreamRecord[] {
   };
   return t.records.map((r) => {
     const step: StreamStep = 'ctl' in r.step ? { ...r.step, ctl: r.step.ctl.map(fix) } : r.step;
+    // Timings are not compared (ttlWindows uses them).
     return {
       step,
       ...(r.exit !== undefined ? { exit: r.exit } : {}),
@@ -164,4 +171,37 @@ export function normalise(t: Transcript): StreamRecord[] {
       ...(r.errors !== undefined ? { errors: r.errors.map(fix) } : {}),
     };
   });
+}
+
+/**
+ * For every `lease timetolive` answered with a live lease: the TTLs etcd's rule allows given
+ * how long the machine took. etcd answers int64(remaining.Seconds()), remaining counted from the
+ * lease's last renewal (its grant or a keep-alive step), so with the elapsed time between
+ * [start of timetolive - end of renewal, end of timetolive - start of renewal] the answer must
+ * lie in [granted - ceil(max elapsed), granted - ceil(min elapsed)] (truncation, never rounding up).
+ */
+export function ttlWindows(t: Transcript): Map<number, { readonly ttl: number; readonly min: number; readonly max: number }> {
+  const renewedBy = new Map<string, StreamRecord>();
+  const out = new Map<number, { ttl: number; min: number; max: number }>();
+  t.records.forEach((r, i) => {
+    if (!('ctl' in r.step) || r.step.bg !== undefined || r.exit !== 'code 0' || r.startMs === undefined || r.endMs === undefined) return;
+    const [cmd, sub] = r.step.ctl;
+    if (cmd !== 'lease') return;
+    if (sub === 'grant') {
+      const id = /"ID":(\d+)/.exec(r.stdout ?? '')?.[1];
+      if (id !== undefined) renewedBy.set(BigInt(id).toString(16), r);
+    } else if (sub === 'keep-alive') {
+      renewedBy.set(r.step.ctl[r.step.ctl.length - 1] ?? '', r);
+    } else if (sub === 'timetolive') {
+      const m = /"ttl":(-?\d+),"granted-ttl":(\d+)/.exec(r.stdout ?? '');
+      const renewal = renewedBy.get(r.step.ctl[2] ?? '');
+      if (m === null || Number(m[1]) < 0 || renewal?.startMs === undefined || renewal.endMs === undefined) return;
+      const granted = Number(m[2]);
+      const minElapsedS = Math.max(0, (r.startMs - renewal.endMs) / 1000);
+      const maxElapsedS = ((r.endMs ?? 0) - renewal.startMs) / 1000;
+      // int64(granted - e) = granted - ceil(e) for e > 0: never the full granted TTL once time passed.
+      out.set(i, { ttl: Number(m[1]), min: Math.max(0, granted - Math.ceil(maxElapsedS)), max: granted - Math.ceil(minElapsedS) });
+    }
+  });
+  return out;
 }

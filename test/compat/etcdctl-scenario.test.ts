@@ -95,7 +95,8 @@ function normaliseText(text: string, step: StreamStep): string {
 }
 
 function normalise(records: readonly StreamRecord[]): StreamRecord[] {
-  return records.map((r) => ({
+  // Timings differ by nature: drop them.
+  return records.map(({ startMs: _s, endMs: _e, ...r }) => ({
     ...r,
     step: 'ctl' in r.step ? { ...r.step, ctl: r.step.ctl.map((a) => a.replace(/\b[0-9a-f]{12,16}\b/g, '<id>')) } : r.step,
     ...(r.stdout !== undefined ? { stdout: normaliseText(r.stdout, r.step) } : {}),
