@@ -65,6 +65,22 @@ export class AuthApi {
     return NO_CREDENTIAL;
   }
 
+  /**
+   * A simple token names the Raft index of its Authenticate entry; a member that has not applied
+   * it yet would call the token invalid. As etcd's indexWaiter does, wait (bounded by the request
+   * timeout) until this member has applied everything committed, then let the check run.
+   */
+  async awaitToken(token: string | undefined): Promise<void> {
+    if (token === undefined) return;
+    const index = Number(token.slice(token.lastIndexOf('.') + 1));
+    if (!Number.isSafeInteger(index) || index <= this.applier.appliedIndex()) return;
+    try {
+      await awaitNode(this.clock, this.options.requestTimeoutMs, this.node.linearizableBarrier());
+    } catch {
+      // No barrier (no leader, timeout): the token check that follows answers for itself.
+    }
+  }
+
   /** For the TLS layer: the user a verified client certificate names (etcd's AuthInfoFromTLS). */
   authInfoFromCommonName(commonName: string): AuthInfo | undefined {
     return authInfoFromCommonName(this.applier.auth, commonName);

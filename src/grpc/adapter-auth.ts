@@ -95,6 +95,22 @@ export function bindAuth(auth: AuthApi, header: () => pb.ResponseHeaderInit): Au
   };
 }
 
+/**
+ * Every RPC first waits, if its simple token names a Raft index this member has not applied yet,
+ * until it has (a client that logged in through another member comes here next).
+ */
+export function awaitTokens(services: EtcdServices, auth: AuthApi): EtcdServices {
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(services) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+    out[key] = async (...args: unknown[]): Promise<unknown> => {
+      const ctx = args[args.length - 1] as CallContext;
+      await auth.awaitToken(ctx.authToken);
+      return inner(...args);
+    };
+  }
+  return out as unknown as EtcdServices;
+}
+
 /** The services etcd serves only to a user with the root role once auth is on. */
 const ADMIN_ONLY = ['defragment', 'hash', 'hashKV', 'snapshot', 'memberAdd', 'memberRemove', 'memberUpdate', 'memberPromote'] as const;
 

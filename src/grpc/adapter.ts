@@ -16,7 +16,7 @@ import { unimplementedServices } from './services.js';
 import { bindLeaseAndWatch } from './adapter-lease-watch.js';
 import { bindLockAndElection } from './adapter-lock-election.js';
 import { fromKv } from './convert-kv.js';
-import { bindAuth, credentialOf, guardAdminServices } from './adapter-auth.js';
+import { awaitTokens, bindAuth, credentialOf, guardAdminServices } from './adapter-auth.js';
 
 export { fromKv };
 import type { CallContext, EtcdServices, GrpcStatusError } from './services.js';
@@ -232,7 +232,7 @@ export function bindServices(apis: BoundApis): EtcdServices {
     },
   };
   const all = cluster === undefined ? services : { ...services, ...clusterServices(cluster, header) };
-  return auth === undefined ? all : guardAdminServices(all, auth);
+  return auth === undefined ? all : awaitTokens(guardAdminServices(all, auth), auth);
 }
 
 /** Cluster service and MoveLeader over the ClusterApi. */
