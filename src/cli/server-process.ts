@@ -154,7 +154,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   // Leases expire only on the leader (its lessor is primary) and are revoked through Raft;
   // watches are served from this member's own applied store.
   // Followers forward keep-alives and TTL queries to the leader over the peer listener, as etcd does.
-  const forward = createLeaseForwarder((id) => registry.get(id)?.peerUrls[0], requestTimeoutMs);
+  const forward = createLeaseForwarder((id) => registry.get(id)?.peerUrls[0], requestTimeoutMs, tls.peer.client);
   const lease = new LeaseApi(node, applier, env.clock, { memberId: selfId, electionTimeoutMs: flags.electionTimeoutMs, requestTimeoutMs, forward });
   serveLeaseRoutes(transport, lease);
   const watch = new WatchApi(applier, env.clock, { memberId: selfId, clusterId, raftTerm: () => node.observe().term });

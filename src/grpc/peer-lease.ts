@@ -7,6 +7,7 @@
 import { EtcdError } from '../api/index.js';
 import type { LeaseApi, LeaseForwarder, TimeToLiveResult } from '../api/index.js';
 import { peerRequest } from './peer-transport.js';
+import type { ClientTls } from './tls.js';
 import type { PeerTransport } from './peer-transport.js';
 
 export const LEASE_RENEW_PATH = '/leases';
@@ -61,8 +62,11 @@ function unwrap<T>(raw: unknown): T {
   return a.ok;
 }
 
-/** The follower's side: `peerUrlOf` maps a member id to its first peer URL (undefined if unknown). */
-export function createLeaseForwarder(peerUrlOf: (memberId: bigint) => string | undefined, timeoutMs: number): LeaseForwarder {
+/**
+ * The follower's side: `peerUrlOf` maps a member id to its first peer URL (undefined if unknown);
+ * `tls` dials https:// peer URLs (peer TLS).
+ */
+export function createLeaseForwarder(peerUrlOf: (memberId: bigint) => string | undefined, timeoutMs: number, tls?: ClientTls): LeaseForwarder {
   const urlOf = (leaderId: bigint): string => {
     const url = peerUrlOf(leaderId);
     if (url === undefined) throw new Error(`no peer URL for leader ${leaderId.toString(16)}`);
@@ -70,10 +74,10 @@ export function createLeaseForwarder(peerUrlOf: (memberId: bigint) => string | u
   };
   return {
     async keepAlive(leaderId, id) {
-      return unwrap<number>(await peerRequest(urlOf(leaderId), LEASE_RENEW_PATH, { id: id.toString() }, timeoutMs));
+      return unwrap<number>(await peerRequest(urlOf(leaderId), LEASE_RENEW_PATH, { id: id.toString() }, timeoutMs, tls));
     },
     async timeToLive(leaderId, id, withKeys): Promise<TimeToLiveResult> {
-      const t = unwrap<WireTimeToLive>(await peerRequest(urlOf(leaderId), LEASE_TTL_PATH, { id: id.toString(), keys: withKeys }, timeoutMs));
+      const t = unwrap<WireTimeToLive>(await peerRequest(urlOf(leaderId), LEASE_TTL_PATH, { id: id.toString(), keys: withKeys }, timeoutMs, tls));
       return { id: BigInt(t.id), ttlSeconds: t.ttlSeconds, grantedTtlSeconds: t.grantedTtlSeconds, keys: t.keys.map((k) => new Uint8Array(Buffer.from(k, 'base64'))) };
     },
   };

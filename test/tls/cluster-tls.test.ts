@@ -73,6 +73,14 @@ describe('peer TLS with CA-signed certificates and peer client-cert-auth', { tim
         return r.stdout === 'v1\n' ? true : undefined;
       });
     }
+    // A follower forwards lease keep-alives and time-to-live to the leader over the TLS peer link.
+    const follower = names.find((n) => n !== leader) as string;
+    const granted = await ctl(follower, ['lease', 'grant', '60']);
+    const leaseId = /lease ([0-9a-f]+) granted/.exec(granted.stdout)?.[1];
+    expect(leaseId, granted.stderr).toBeDefined();
+    const kept = await ctl(follower, ['lease', 'keep-alive', '--once', leaseId as string]);
+    expect(kept.stdout).toMatch(new RegExp(`lease ${leaseId as string} keepalived with TTL\\(6\\d\\)`));
+    expect((await ctl(follower, ['lease', 'timetolive', leaseId as string])).stdout).toMatch(/granted with TTL\(60s\)/);
     const members = (await ctl(names[0] as string, ['member', 'list', '-w', 'simple'])).stdout.trim().split('\n');
     expect(members).toHaveLength(3);
     for (const line of members) expect(line).toMatch(/, started, t[123], https:\/\/127\.0\.0\.1:\d+, https:\/\/127\.0\.0\.1:\d+, false$/);
