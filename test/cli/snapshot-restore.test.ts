@@ -89,6 +89,12 @@ describe.sequential('snapshot restore', () => {
     expect(noHash.err).toContain('Error: snapshot missing hash but --skip-hash-check=false');
     const skipped = await ours('127.0.0.1:1', ['snapshot', 'restore', join(scratch, 'nohash.db'), '--data-dir', join(scratch, 'nohash'), '--skip-hash-check']);
     expect(skipped.code).toBe(0);
+    // A bbolt file from real etcd (meta page magic 0xED0CDAED at byte 16) is named, not misread.
+    const bolt = Buffer.alloc(4096 + 32);
+    bolt.writeUInt32LE(0xed0cdaed, 16);
+    writeFileSync(join(scratch, 'bolt.db'), bolt);
+    const fromEtcd = await ours('127.0.0.1:1', ['snapshot', 'restore', join(scratch, 'bolt.db'), '--data-dir', join(scratch, 'bolt'), '--skip-hash-check']);
+    expect(fromEtcd.err).toContain('is a bbolt database from real etcd; tsetcd restores only snapshots saved from tsetcd members');
     const again = await ours('127.0.0.1:1', ['snapshot', 'restore', snapshotPath, '--data-dir', join(scratch, 'nohash')]);
     expect(again.err).toContain(`Error: data-dir "${join(scratch, 'nohash')}" exists`);
   });
