@@ -1,4 +1,4 @@
-import { etcdError } from '../api/errors.js';
+import { EtcdError, GrpcCode, etcdError } from '../api/errors.js';
 import type { AuthInfo, AuthRequest, AuthResponse, AuthStore, TokenProvider } from '../auth/index.js';
 import type { Lessor } from '../lease/index.js';
 import type { DeleteRangeRequest, PutRequest, RequestOp, TxnRequest } from '../mvcc/index.js';
@@ -92,7 +92,13 @@ export function applyAuthRequest(auth: AuthStore, tokens: TokenProvider, request
     const user = auth.getUser(request.authenticate.name);
     // The password was checked by the proposing member; here only whether the user still may log in.
     if (user === undefined || user.noPassword) throw etcdError('AuthFailed');
-    const token = tokens.assign(user.name, auth.revision(), { prefix: request.authenticate.simpleTokenPrefix, index: at.index, nowMs: at.nowMs });
+    let token: string;
+    try {
+      token = tokens.assign(user.name, auth.revision(), { prefix: request.authenticate.simpleTokenPrefix, index: at.index, nowMs: at.nowMs });
+    } catch {
+      // A JWT provider without a private key (etcd's verify-only mode) cannot sign: an answer, not a crash.
+      throw new EtcdError(GrpcCode.UNKNOWN, 'auth: token signing attempted with verify-only key');
+    }
     return { kind: 'token', token };
   }
   if ('authEnable' in request) auth.authEnable();

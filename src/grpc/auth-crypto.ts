@@ -59,7 +59,7 @@ export function jwtSigner(options: JwtOptions): TokenSigner {
     method.family === 'PS' ? { key, padding: 6, saltLength: 32 } : method.family === 'ES' ? { key, dsaEncoding: 'ieee-p1363' } : key;
   const signBytes = (data: string): Buffer => {
     if (secret !== undefined) return createHmac(method.hash, secret).update(data).digest();
-    if (priv === undefined) throw new Error('JWT signing needs priv-key');
+    if (priv === undefined) throw new Error('auth: token signing attempted with verify-only key');
     return cryptoSign(method.hash, Buffer.from(data), keyOpts(priv));
   };
   const headerPart = b64url(JSON.stringify({ alg: options.signMethod, typ: 'JWT' }));

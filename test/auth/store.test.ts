@@ -168,3 +168,21 @@ describe('auth store through the applier (etcd 3.4 semantics)', () => {
     expect(h.applier.lessor.has(7n)).toBe(false);
   });
 });
+
+describe('a token provider that cannot sign', () => {
+  it('answers Authenticate with an error instead of stopping the member', () => {
+    const failing = {
+      assign(): string {
+        throw new Error('no private key');
+      },
+      info: () => undefined,
+      invalidateUser: () => undefined,
+      enable: () => undefined,
+      disable: () => undefined,
+    };
+    const h = new ApplierHarness((backend, clock) => new Applier(backend, { clock, tokenProvider: failing }));
+    withRoot(h);
+    expect(errorOf(h.admin({ authenticate: { name: 'root', simpleTokenPrefix: 'p' } }))).toBe('auth: token signing attempted with verify-only key');
+    expect(h.apply({ put: { key: utf8('k'), value: utf8('v') }, header: { username: 'root', authRevision: h.applier.auth.revision() } }).ok).toBe(true);
+  });
+});
