@@ -1,9 +1,9 @@
 /**
- * member list|add|remove|update|promote, endpoint status|health, snapshot save: etcdctl 3.4's
+ * member list|add|remove|update|promote, endpoint status|health|hashkv, snapshot: etcdctl 3.4's
  * wording, column order and JSON shapes.
  */
-import type { Member, StatusResponse } from '../../grpc/index.js';
-import { flagBool, flagString } from './flags.js';
+import type { HashKVResponse, Member, StatusResponse } from '../../grpc/index.js';
+import { flagBool, flagInt, flagString } from './flags.js';
 import type { FlagSpecs, ParsedArgs } from './flags.js';
 import { CtlError, ExitCode, errorText, rpc } from './io.js';
 import type { CtlContext } from './io.js';
@@ -15,6 +15,7 @@ export const CLUSTER_FLAGS: FlagSpecs = {
   'peer-urls': { kind: 'string', default: '' },
   learner: { kind: 'bool', default: 'false' },
   cluster: { kind: 'bool', default: 'false' },
+  rev: { kind: 'int', default: '0' },
 };
 
 function memberFields(m: Member): string[] {
@@ -166,11 +167,31 @@ async function endpointHealth(ctx: CtlContext, args: ParsedArgs): Promise<void> 
   if (results.some((r) => !r.health)) throw new CtlError(ExitCode.Error, 'unhealthy cluster');
 }
 
+/** endpoint hashkv [--rev]: each endpoint's HashKV, as etcdctl prints it. */
+async function endpointHashKV(ctx: CtlContext, args: ParsedArgs): Promise<void> {
+  const rows: { endpoint: string; resp: HashKVResponse }[] = [];
+  let failure = '';
+  for (const endpoint of await endpointsOf(ctx, args)) {
+    try {
+      rows.push({ endpoint, resp: await ctx.clientFor(endpoint).unary('hashKV', { revision: flagInt(args, 'rev') }, ctx.callOptions()) });
+    } catch (error) {
+      failure = errorText(error);
+      ctx.io.err(`Failed to get the hash of endpoint ${endpoint} (${failure})\n`);
+    }
+  }
+  if (ctx.global.writeOut === 'json') {
+    ctx.io.out(`[${rows.map((r) => `{"Endpoint":${JSON.stringify(r.endpoint)},"HashKV":${goJson('etcdserverpb.HashKVResponse', r.resp)}}`).join(',')}]\n`);
+  } else if (ctx.global.writeOut === 'table') ctx.io.out(renderTable(['endpoint', 'hash'], rows.map((r) => [r.endpoint, String(r.resp.hash)])));
+  else for (const r of rows) ctx.io.out(`${r.endpoint}, ${r.resp.hash}\n`);
+  if (failure !== '') throw new CtlError(ExitCode.Error, failure);
+}
+
 export async function endpointCommand(ctx: CtlContext, args: ParsedArgs): Promise<void> {
   const [sub] = args.positionals;
   checkWriteOut(ctx.global.writeOut, ['simple', 'json', 'table']);
   if (sub === 'status') return endpointStatus(ctx, args);
   if (sub === 'health') return endpointHealth(ctx, args);
+  if (sub === 'hashkv') return endpointHashKV(ctx, args);
   throw new CtlError(ExitCode.BadArgs, `unknown command "${sub ?? ''}" for "etcdctl endpoint"`);
 }
 
