@@ -5,6 +5,12 @@
  * else is HTTP/1.x and goes to a node:http server running the gateway. gRPC clients always
  * speak h2c with prior knowledge, so the split is exact for them; an HTTP/2 request to the
  * gateway paths (curl --http2-prior-knowledge) would reach grpc-js and be refused: use HTTP/1.1.
+ *
+ * On an https:// (or unixs:) URL the same happens inside TLS: node:tls terminates the
+ * connection (with --client-cert-auth it refuses a client without a certificate signed by the
+ * trusted CA during the handshake) and the decrypted stream is sniffed the same way. The
+ * TLSSocket is what grpc-js and node:http then see, so both can read the verified client
+ * certificate (CallContext.certCommonName).
  */
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
