@@ -93,8 +93,7 @@ export function runFuzz(plan: FuzzPlan, hooks: FuzzHooks = {}): Promise<FuzzSumm
       const seed = seeds[next++] as number;
       slot.seed = seed;
       slot.startedMs = Date.now();
-      // A failing seed shrinks in its worker: its time limit grows by the shrink budget.
-      slot.timer = setTimeout(() => timeOut(slot), plan.seedTimeoutMs + plan.shrinkBudgetMs);
+      slot.timer = setTimeout(() => timeOut(slot), plan.seedTimeoutMs);
       const run = runOptionsFor(plan, seed);
       send(slot, { kind: 'run', run, injectFailure: plan.injectFailureSeeds.has(seed), outDir: plan.outDir, campaign: hooks.campaign ?? '', shrinkBudgetMs: plan.shrinkBudgetMs });
     };
@@ -112,6 +111,12 @@ export function runFuzz(plan: FuzzPlan, hooks: FuzzHooks = {}): Promise<FuzzSumm
       const slot: Slot = { child, seed: undefined, startedMs: 0, timer: undefined, sawReady: false };
       slots.add(slot);
       child.on('message', (message: FromWorker) => {
+        if (message.kind === 'shrinking') {
+          // The seed failed and shrinks within its budget: a fresh limit, the budget plus the seed's own.
+          clearTimeout(slot.timer);
+          if (slot.seed !== undefined) slot.timer = setTimeout(() => timeOut(slot), plan.shrinkBudgetMs + plan.seedTimeoutMs);
+          return;
+        }
         if (message.kind === 'ready') slot.sawReady = true;
         else {
           clearTimeout(slot.timer);

@@ -32,4 +32,5 @@ export interface SeedOutcome {
   readonly schedules?: readonly string[];
 }
 
-export type FromWorker = { readonly kind: 'ready' } | { readonly kind: 'done'; readonly outcome: SeedOutcome };
+/** 'shrinking': the seed failed and its schedule is being shrunk (the driver extends its time limit). */
+export type FromWorker = { readonly kind: 'ready' } | { readonly kind: 'shrinking'; readonly seed: number } | { readonly kind: 'done'; readonly outcome: SeedOutcome };

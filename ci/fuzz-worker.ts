@@ -41,6 +41,7 @@ async function runOne(job: Extract<ToWorker, { kind: 'run' }>): Promise<SeedOutc
   if (result.status === 'pass') return base;
   const dir = `${job.outDir.replace(/\/+$/, '')}/${job.run.seed}`;
   NODE_FILES.mkdirp(dir);
+  if (job.shrinkBudgetMs > 0) send({ kind: 'shrinking', seed: job.run.seed });
   const shrinkStartedMs = Date.now();
   const budget = job.shrinkBudgetMs > 0 ? { maxRuns: SHRINK_RUNS_MAX, outOfTime: () => Date.now() - shrinkStartedMs > job.shrinkBudgetMs } : undefined;
   const saved = await saveSchedules(dir, NODE_FILES, job.run, result, budget);

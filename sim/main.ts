@@ -9,6 +9,7 @@
  * clock (to report speed) and write files; nothing it does feeds back into the run.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { firstDivergence } from './loop.js';
 import { EXIT_CODES, WORKLOAD_NAMES, runSimulation } from './run.js';
@@ -155,8 +156,8 @@ async function main(): Promise<number> {
     console.log(result.message);
     // A replayed schedule is reproduced by its file; a seed by its command.
     const reproduce = schedulePath !== undefined ? scheduleCommand(schedulePath) : reproduceCommand(run);
-    // A replay must not overwrite the failure it replays: it goes one level down.
-    const dir = schedulePath === undefined ? `${RUNS_DIR}/${run.seed}` : `${RUNS_DIR}/${run.seed}/replay`;
+    // A replay must not overwrite the failure it replays: it goes next to its file (runs/<seed>/replay-shrunk/).
+    const dir = schedulePath === undefined ? `${RUNS_DIR}/${run.seed}` : join(dirname(schedulePath), `replay-${basename(schedulePath, '.json')}`);
     NODE_FILES.mkdirp(dir);
     const shrinkStarted = Date.now();
     const budget = shrink ? { maxRuns: SHRINK_RUNS_MAX, outOfTime: () => Date.now() - shrinkStarted > shrinkBudgetMs } : undefined;

@@ -17,6 +17,17 @@ describe('fuzz options', () => {
     expect([...plan.injectFailureSeeds]).toEqual([5, 7]);
   });
 
+  it('parses the schedule options: mode, shrink budget (0 = off), the test-only injected invariant', () => {
+    const plan = parseFuzzArgs(['--seeds', '9', '--mode', 'schedule', '--shrink-budget', '2m', '--inject', 'kill-during-partition'], fixedFrom);
+    expect(plan).toMatchObject({ mode: 'schedule', shrinkBudgetMs: 120_000, inject: 'kill-during-partition' });
+    expect(parseFuzzArgs(['--seeds', '9'], fixedFrom)).toMatchObject({ mode: 'seeds', shrinkBudgetMs: 60_000, inject: undefined });
+    expect(parseFuzzArgs(['--seeds', '9', '--shrink-budget', '0'], fixedFrom).shrinkBudgetMs).toBe(0);
+    expect(() => parseFuzzArgs(['--seeds', '9', '--mode', 'chaos'], fixedFrom)).toThrow(/--mode/);
+    expect(() => parseFuzzArgs(['--seeds', '9', '--inject', 'bug'], fixedFrom)).toThrow(/--inject/);
+    expect(campaignCommand(plan)).toContain('--mode schedule --inject kill-during-partition');
+    expect(reproduceCommand(runOptionsFor(plan, 4))).toBe('npm run sim -- --seed 4 --time 3000 --inject kill-during-partition');
+  });
+
   it('defaults the first seed to the commit-derived one, and the workload to mixed', () => {
     const plan = parseFuzzArgs(['--seeds', '3'], fixedFrom);
     expect(plan.fromSeed).toBe(777);

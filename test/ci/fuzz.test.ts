@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { runFuzz } from '../../ci/fuzz-driver.js';
 import { parseFuzzArgs } from '../../ci/fuzz-options.js';
 import type { SeedOutcome } from '../../ci/fuzz-protocol.js';
+import { parseScheduleFile } from '../../sim/schedule.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'fuzz-test-'));
@@ -42,7 +43,7 @@ describe('npm run fuzz (end to end, real simulator)', () => {
     expect(stdout).toContain(`FAILED seed 402: correctness`);
     expect(stdout).toContain('reproduce: npm run sim -- --seed 402 --time 500');
     expect(readdirSync(outDir)).toEqual(['402']);
-    expect(readdirSync(join(outDir, '402')).sort()).toEqual(['config.json', 'history.jsonl', 'report.txt', 'trace.txt']);
+    expect(readdirSync(join(outDir, '402')).sort()).toEqual(['config.json', 'history.jsonl', 'report.txt', 'schedule.json', 'trace.txt']);
     const report = readFileSync(join(outDir, '402', 'report.txt'), 'utf8');
     expect(report).toContain('status: correctness (exit 129)');
     expect(report).toContain('reproduce: npm run sim -- --seed 402 --time 500');
@@ -52,6 +53,28 @@ describe('npm run fuzz (end to end, real simulator)', () => {
     expect(JSON.parse(history[0] ?? '{}')).toHaveProperty('type');
     expect(JSON.parse(readFileSync(join(outDir, '402', 'config.json'), 'utf8')).options).toEqual({ seed: 402, workload: 'register', safetyMs: 500 });
   });
+
+  it('a failing seed (test-only injected invariant) is shrunk to a small schedule that still fails when replayed', () => {
+    const outDir = join(scratch, 'shrink');
+    // Seed 7's profile partitions and then kills within its first second.
+    const { code, stdout } = fuzzCli(['--seeds', '1', '--from', '7', '--jobs', '1', '--safety-ms', '1500', '--workload', 'register', '--out-dir', outDir, '--inject', 'kill-during-partition', '--shrink-budget', '60s']);
+    expect(code).toBe(1);
+    expect(stdout).toContain('FAILED seed 7: correctness — injected invariant kill-during-partition');
+    expect(readdirSync(join(outDir, '7')).sort()).toEqual(['config.json', 'history.jsonl', 'report.txt', 'schedule.json', 'shrunk.json', 'trace.txt']);
+    const shrunkPath = join(outDir, '7', 'shrunk.json');
+    expect(stdout).toContain(`npm run sim -- --schedule ${shrunkPath}`);
+    const recorded = parseScheduleFile(readFileSync(join(outDir, '7', 'schedule.json'), 'utf8'));
+    const shrunk = parseScheduleFile(readFileSync(shrunkPath, 'utf8'));
+    expect(shrunk.steps.length).toBeLessThanOrEqual(recorded.steps.length);
+    expect(shrunk.steps.map((s) => s.action.f).sort()).toEqual(['kill', 'partition']);
+    expect(shrunk.expect).toBe('correctness: injected invariant kill-during-partition');
+    expect(readFileSync(join(outDir, '7', 'report.txt'), 'utf8')).toContain(`shrunk to ${shrunk.steps.length} step(s)`);
+    const replay = spawnSync(process.execPath, ['--import', 'tsx', 'sim/main.ts', '--schedule', shrunkPath], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+    expect(replay.stdout).toContain('expected correctness: injected invariant kill-during-partition: reproduced');
+    expect(replay.status).toBe(129);
+    // The replay's own files go one level down, leaving the saved failure as it was.
+    expect(existsSync(join(outDir, '7', 'replay-shrunk', 'report.txt'))).toBe(true);
+  }, 120_000);
 
   it('bad arguments exit 2 with the usage', () => {
     const { code, stderr } = fuzzCli(['--seeds', '5', '--shard', '4/3']);
