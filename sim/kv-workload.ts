@@ -5,83 +5,47 @@ import { KvApi, isEtcdError } from '../src/api/index.js';
 import type { KeyValue, RangeResponse, ResponseOp, TxnResponse } from '../src/mvcc/index.js';
 import { CompareResult, CompareTarget } from '../src/mvcc/index.js';
 import type { ServerNode } from '../src/server/index.js';
-import { HistoryRecorder } from '../histories/index.js';
 import type { Value } from '../histories/index.js';
 import type { SimCluster } from './cluster.js';
 import type { KvMachine } from './kv-machine.js';
 import type { SimLoop } from './loop.js';
+import { SimClientLoop } from './client-call.js';
+import type { ClientLoopOptions, ClientOutcome, ClientRequest } from './client-call.js';
 
-export interface KvWorkloadOptions {
-  readonly clients: number;
+export interface KvWorkloadOptions extends ClientLoopOptions {
   readonly keys: number;
-  readonly linkLatencyMsMin: number;
-  readonly linkLatencyMsMax: number;
-  /** The client gives up after this long and records `info`. */
-  readonly requestTimeoutMs: number;
-  readonly thinkMsMax: number;
 }
 
-type Outcome = { type: 'ok' | 'fail' | 'info'; value: Value } | undefined;
+type Outcome = ClientOutcome | undefined;
 
 /**
  * Clients of the simulated cluster speaking etcd's KV API (src/api KvApi, the code the gRPC
  * server runs): put, linearizable range, delete and compare-and-swap txns over a few keys,
  * recorded in the etcd-model encoding of histories/etcd.ts so the checker verifies revisions,
- * versions and create/mod revisions too, not just values.
+ * versions and create/mod revisions too, not just values. The request loop (think, invoke,
+ * timeout, new process id after a timeout) is SimClientLoop's.
  */
-export class KvWorkload {
-  readonly recorder = new HistoryRecorder();
+export class KvWorkload extends SimClientLoop<ClientRequest> {
   private readonly apis = new WeakMap<ServerNode<ApplyResult>, KvApi>();
-  private nextProcess: number;
   private nextValue = 1;
-  private stopped = false;
-  completed = 0;
 
   constructor(
-    private readonly loop: SimLoop,
+    loop: SimLoop,
     private readonly cluster: SimCluster<ApplyResult, KvMachine>,
-    private readonly rand: SeededRand,
-    private readonly options: KvWorkloadOptions,
+    rand: SeededRand,
+    private readonly kvOptions: KvWorkloadOptions,
   ) {
-    this.nextProcess = options.clients;
+    super(loop, rand, kvOptions);
   }
 
-  start(): void {
-    for (let p = 0; p < this.options.clients; p++) this.scheduleNext(p, this.rand.between(0, this.options.thinkMsMax));
-  }
-
-  stop(): void {
-    this.stopped = true;
-  }
-
-  private scheduleNext(process: number, delayMs: number): void {
-    if (!this.stopped) this.loop.after(delayMs, 'client', undefined, () => this.invoke(process), () => `client ${process}`);
-  }
-
-  private invoke(process: number): void {
-    if (this.stopped) return;
+  protected nextRequest(): ClientRequest {
+    // The op is drawn before the member it goes to.
     const { f, value } = this.pickOp();
-    const target = this.rand.pick(this.cluster.ids);
-    this.recorder.invoke(process, f, value, this.loop.nowMs * 1e6, target);
-    let done = false;
-    const finish = (outcome: { type: 'ok' | 'fail' | 'info'; value: Value }): void => {
-      if (done) return;
-      done = true;
-      this.recorder.complete(process, outcome.type, f, outcome.value, this.loop.nowMs * 1e6, target);
-      this.completed++;
-      this.scheduleNext(outcome.type === 'info' ? this.nextProcess++ : process, this.rand.between(0, this.options.thinkMsMax));
-    };
-    this.loop.after(this.options.requestTimeoutMs, 'client-timeout', undefined, () => finish({ type: 'info', value }));
-    this.loop.after(this.latency(), 'client-send', target, () => {
-      this.execute(target, f, value).then(
-        (outcome) => outcome && this.loop.after(this.latency(), 'client-recv', target, () => finish(outcome)),
-        (error: unknown) => this.loop.fail(error),
-      );
-    });
+    return { f, value, target: this.rand.pick(this.cluster.ids) };
   }
 
   private pickOp(): { f: string; value: Value } {
-    const key = `k${this.rand.int(this.options.keys)}`;
+    const key = `k${this.rand.int(this.kvOptions.keys)}`;
     const roll = this.rand.float();
     if (roll < 0.35) return { f: 'range', value: { key } };
     if (roll < 0.65) return { f: 'put', value: { key, value: `v${this.nextValue++}` } };
@@ -98,7 +62,7 @@ export class KvWorkload {
     };
   }
 
-  private async execute(target: NodeId, f: string, value: Value): Promise<Outcome> {
+  protected async execute({ target, f, value }: ClientRequest): Promise<Outcome> {
     if (this.cluster.state(target) === 'paused') return undefined;
     const node = this.cluster.node(target);
     const machine = this.cluster.machine(target);
@@ -132,9 +96,6 @@ export class KvWorkload {
     return api;
   }
 
-  private latency(): number {
-    return this.rand.between(this.options.linkLatencyMsMin, this.options.linkLatencyMsMax);
-  }
 }
 
 function toTxn(v: Record<string, Value>): import('../src/mvcc/index.js').TxnRequest {

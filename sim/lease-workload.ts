@@ -7,7 +7,7 @@ import type { SimCluster } from './cluster.js';
 import type { KvMachine } from './kv-machine.js';
 import type { SimLoop } from './loop.js';
 import type { ServiceRegistry } from './services.js';
-import { callMember } from './client-call.js';
+import { callMember, pickServing, sleepMs } from './client-call.js';
 import type { CallLink } from './client-call.js';
 
 export interface LeaseWorkloadOptions extends CallLink {
@@ -66,8 +66,7 @@ export class LeaseWorkload {
   }
 
   private pickUp(): NodeId | undefined {
-    const up = this.cluster.ids.filter((id) => this.services.get(id) !== undefined);
-    return up.length === 0 ? undefined : this.rand.pick(up);
+    return pickServing(this.cluster.ids, this.services, this.rand);
   }
 
   private async cycle(process: number): Promise<void> {
@@ -148,7 +147,7 @@ export class LeaseWorkload {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.loop.after(Math.max(1, Math.round(ms)), 'lease-sleep', undefined, resolve));
+    return sleepMs(this.loop, ms, 'lease-sleep');
   }
 }
 
