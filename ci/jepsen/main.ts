@@ -12,7 +12,8 @@ import { abortActiveRuns, runJepsen } from './runner.js';
 import type { RunResult } from './runner.js';
 
 function compareTable(a: RunResult, b: RunResult): string {
-  const row = (label: string, f: (r: RunResult) => string): string => `${label.padEnd(16)}${f(a).padEnd(22)}${f(b)}`;
+  const width = Math.max(22, a.summary.outDir.length + 2);
+  const row = (label: string, f: (r: RunResult) => string): string => `${label.padEnd(16)}${f(a).padEnd(width)}${f(b)}`;
   return [
     row('', (r) => r.summary.target),
     row('verdict', (r) => r.summary.verdict),
