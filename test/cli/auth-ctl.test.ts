@@ -163,6 +163,27 @@ describe('--user login', () => {
     expect(calls).toEqual([]);
   });
 
+  it('logs in again on "user name is empty" after a login that found auth off (enabled meanwhile)', async () => {
+    const calls: Call[] = [];
+    const client = fakeClient(
+      {
+        authenticate: [
+          () => {
+            throw statusError('etcdserver: authentication is not enabled');
+          },
+          () => ({ header, token: 'tok.late' }),
+        ],
+        range: (_r, token) => {
+          if (token === undefined) throw statusError('etcdserver: user name is empty', GrpcCode.INVALID_ARGUMENT);
+          return rangeResponse();
+        },
+      },
+      calls,
+    );
+    expect((await run(['--user=alice:pw', 'get', 'k'], client)).code).toBe(0);
+    expect(calls.map((c) => [c.key, c.token])).toEqual([['authenticate', undefined], ['range', undefined], ['authenticate', undefined], ['range', 'tok.late']]);
+  });
+
   it('goes on without a token when auth is not enabled', async () => {
     const calls: Call[] = [];
     const client = fakeClient(

@@ -52,10 +52,12 @@ function messageOf(error: unknown): string {
 /** A client that logs in lazily and carries the token; without usable credentials it adds nothing. */
 export function loggedInClient(inner: EtcdGrpcClient, credentials: () => Promise<Credentials | undefined>, dialTimeoutMs: number): EtcdGrpcClient {
   let token: Promise<string | undefined> | undefined;
+  let usable = false;
   const login = async (): Promise<string | undefined> => {
     const creds = await credentials();
     // clientv3 authenticates only with both a name and a password.
     if (creds === undefined || creds.name === '' || creds.password === '') return undefined;
+    usable = true;
     try {
       const resp = await inner.unary('authenticate', { name: creds.name, password: creds.password }, { deadlineMs: dialTimeoutMs });
       return resp.token;
@@ -66,9 +68,11 @@ export function loggedInClient(inner: EtcdGrpcClient, credentials: () => Promise
   };
   const currentToken = (): Promise<string | undefined> => (token ??= login());
   const withToken = (options: ClientCallOptions, t: string | undefined): ClientCallOptions => (t === undefined ? options : { ...options, token: t });
-  const shouldRefresh = (error: unknown, sentToken: string | undefined): boolean => {
+  // clientv3's shouldRefreshToken: "user name is empty" counts only when it has credentials
+  // (auth may have been enabled after a login that found it off).
+  const shouldRefresh = (error: unknown): boolean => {
     const m = messageOf(error);
-    return REFRESH_ALWAYS.has(m) || (m === USER_EMPTY && sentToken !== undefined);
+    return REFRESH_ALWAYS.has(m) || (m === USER_EMPTY && usable);
   };
 
   async function unary<K extends UnaryRpcKey>(key: K, request: RpcTypes[K]['requestInit'], options: ClientCallOptions = {}): Promise<RpcTypes[K]['response']> {
@@ -76,7 +80,7 @@ export function loggedInClient(inner: EtcdGrpcClient, credentials: () => Promise
     try {
       return await inner.unary(key, request, withToken(options, sent));
     } catch (error) {
-      if (!shouldRefresh(error, sent)) throw error;
+      if (!shouldRefresh(error)) throw error;
       token = login();
       return inner.unary(key, request, withToken(options, await token));
     }
