@@ -29,6 +29,23 @@ export interface GatewayOptions {
   readonly metrics?: GatewayMetrics;
   /** How long /health waits for its linearizable read (default 3000 ms). */
   readonly healthTimeoutMs?: number;
+  /**
+   * --client-cert-auth. etcd's gateway never takes a client certificate's CN as the user (it
+   * proxies to gRPC with its own identity); with auth enabled it refuses /v3/ requests whose
+   * verified certificate carries a CN, rather than silently ignore it (400, text/plain).
+   */
+  readonly clientCertAuth?: boolean;
+  /** Whether auth is enabled now (for the refusal above). */
+  readonly isAuthEnabled?: () => boolean;
+}
+
+const CN_REFUSAL = 'CommonName of client sending a request against gateway will be ignored and not used as expected';
+
+/** etcd's serverHandler check (--client-cert-auth, auth on, a /v3/ path, a CN in the verified certificate). */
+function refusesCommonName(options: GatewayOptions, req: IncomingMessage, path: string): boolean {
+  if (options.clientCertAuth !== true || options.isAuthEnabled?.() !== true) return false;
+  if (!path.startsWith('/v3/') && !path.startsWith('/v3beta/')) return false;
+  return verifiedClientCommonName(req.socket) !== undefined;
 }
 
 export interface Gateway {
@@ -211,7 +228,6 @@ function contextOf(req: IncomingMessage, res: ServerResponse): CallContext {
     requireLeader: false,
     signal: controller.signal,
     peer: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}`,
-    certCommonName: verifiedClientCommonName(req.socket),
     metadata: header,
   };
 }
@@ -291,7 +307,8 @@ async function serveHealth(services: EtcdServices, res: ServerResponse, timeoutM
     const status = await services.status(RPCS.status.decodeRequest(RPCS.status.encodeRequest({})), ctx);
     if (status.leader === undefined || status.leader === 0n) reason = 'RAFT NO LEADER';
     else {
-      const read = services.range(RPCS.range.decodeRequest(RPCS.range.encodeRequest({ key: new TextEncoder().encode('health') })), ctx);
+      // A learner refuses linearizable reads (etcd's learner rule); its health read stays local.
+      const read = services.range(RPCS.range.decodeRequest(RPCS.range.encodeRequest({ key: new TextEncoder().encode('health'), serializable: status.isLearner === true })), ctx);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('context deadline exceeded')), timeoutMs);
@@ -348,6 +365,12 @@ export function createGateway(services: EtcdServices, options: GatewayOptions = 
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const version = `{"etcdserver":${JSON.stringify(options.serverVersion ?? '3.5.0')},"etcdcluster":${JSON.stringify(options.clusterVersion ?? '3.5.0')}}`;
   const dispatch = (req: IncomingMessage, res: ServerResponse, path: string): Promise<number> => {
+    if (refusesCommonName(options, req, path)) {
+      // Go's http.Error: plain text, nosniff, the message and a newline.
+      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+      res.end(`${CN_REFUSAL}\n`);
+      return Promise.resolve(400);
+    }
     if (path === '/health' || path === '/livez' || path === '/readyz') return serveHealth(services, res, options.healthTimeoutMs ?? 3000);
     if (path === '/version') {
       sendJson(res, 200, version);

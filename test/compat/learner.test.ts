@@ -28,5 +28,10 @@ describe('learner refusals', () => {
     expect(expected.find((o) => o.command === 'put a b')?.error).toBe('Error: etcdserver: rpc not supported for learner');
     expect(expected.find((o) => o.command === 'get foo --consistency=s')?.out).toBe('foo\nbar\n');
     expect(actual).toEqual(expected);
+    // The gateway obeys the same rule, and a learner's /health reads locally (it is healthy).
+    const put = await fetch(`http://${ours.endpoint('l1')}/v3/kv/put`, { method: 'POST', body: '{"key":"YQ==","value":"Yg=="}' });
+    expect(await put.json()).toMatchObject({ message: 'etcdserver: rpc not supported for learner', code: 14 });
+    const health = await fetch(`http://${ours.endpoint('l1')}/health`);
+    expect(health.status).toBe(200);
   }, 60_000);
 });
