@@ -4,7 +4,11 @@ import { createRand } from '../../src/util/index.js';
 import { errorOutcome, neverSent } from '../../ci/jepsen/clients.js';
 import { KeyPool } from '../../ci/jepsen/keys.js';
 import { checkListAppend } from '../../checker/index.js';
-import { pairOps } from '../../histories/index.js';
+import { decodeJsonl, pairOps } from '../../histories/index.js';
+import { checkAndWrite } from '../../ci/jepsen/report.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Op, Value } from '../../histories/index.js';
 
 const nodes = ['n1', 'n2', 'n3'];
@@ -141,5 +145,38 @@ describe('list-append lost-update check (histories this runner records)', () => 
     const r = checkListAppend(pairOps(history));
     expect(r.verdict).toBe('invalid');
     expect(r.anomalyTypes).toContain('lost-update');
+  });
+});
+
+describe('checkAndWrite', () => {
+  it('judges an invalid register history invalid and writes every report file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jepsen-report-'));
+    try {
+      // A stale read: 1 was overwritten by 2 before the read began, yet the read returns 1.
+      const history: Op[] = [
+        { index: 0, process: 0, type: 'invoke', f: 'write', value: { key: 'r0', value: 1 }, time: 0 },
+        { index: 1, process: 0, type: 'ok', f: 'write', value: { key: 'r0', value: 1 }, time: 1 },
+        { index: 2, process: 0, type: 'invoke', f: 'write', value: { key: 'r0', value: 2 }, time: 2 },
+        { index: 3, process: 0, type: 'ok', f: 'write', value: { key: 'r0', value: 2 }, time: 3 },
+        { index: 4, process: 'nemesis', type: 'invoke', f: 'kill', value: { node: { by: 'id', id: 'n1' } }, time: 4 },
+        { index: 5, process: 'nemesis', type: 'info', f: 'kill', value: { node: { by: 'id', id: 'n1' }, result: 'killed n1' }, time: 5 },
+        { index: 6, process: 1, type: 'invoke', f: 'read', value: { key: 'r0', value: null }, time: 6 },
+        { index: 7, process: 1, type: 'ok', f: 'read', value: { key: 'r0', value: 1 }, time: 7 },
+      ];
+      const stats = { invoked: 3, ok: 3, fail: 0, info: 0, errors: 0, byF: {} };
+      const { summary, text } = checkAndWrite(dir, history, 'cas-register', 10_000, (c) => ({
+        target: 'tsetcd', workload: 'register', model: c.model, nodes: 3, nemesis: ['kill'], net: 'loopback', namespaces: [], seed: 1,
+        verdict: c.verdict, workloadS: 1, ops: stats, okPerS: 3, faultsApplied: 1,
+        faults: [{ atMs: 0, action: 'kill n1', applied: true, notes: ['killed n1'] }], recoveryOk: 0, checkMs: c.checkMs, outDir: dir, notes: [],
+      }));
+      expect(summary.verdict).toBe('invalid');
+      expect(text).toContain('verdict: invalid');
+      for (const f of ['history.jsonl', 'report.html', 'check.txt', 'summary.json', 'summary.txt']) expect(existsSync(join(dir, f))).toBe(true);
+      expect(readFileSync(join(dir, 'summary.txt'), 'utf8')).toContain('verdict: invalid');
+      expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('kill n1');
+      expect(decodeJsonl(readFileSync(join(dir, 'history.jsonl'), 'utf8'))).toEqual(history);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
