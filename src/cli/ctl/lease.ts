@@ -83,6 +83,8 @@ async function keepAlive(ctx: CtlContext, args: ParsedArgs): Promise<void> {
       call.send({ ID: id });
       const next = await iterator.next().catch((error: unknown) => {
         if (ctx.io.interrupt.aborted) return { done: true as const, value: undefined };
+        // A failed --user login is already etcdctl's error and exit code (2); keep it.
+        if (error instanceof CtlError) throw error;
         throw new CtlError(ExitCode.Error, errorText(error));
       });
       if (next.done === true) return;
