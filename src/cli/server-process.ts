@@ -172,10 +172,12 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   // A learner serves only Status and serializable Range, as etcd's interceptors allow.
   const bound = refuseOnLearner(bindServices({ kv, maintenance, cluster, lease, watch, lock, election, auth, memberId: selfId, clusterId }), () => self.isLearner);
   const services = instrumentServices(bound, metrics);
+  const clientCertAuth = tls.client?.clientCertAuth === true;
   const grpc: GrpcServer = createGrpcServer(services, {
     maxReceiveMessageBytes: flags.maxRequestBytes + 512 * 1024,
+    clientCertAuth,
   });
-  const front = createClientFront(grpc, createGateway(services, { metrics, maxBodyBytes: flags.maxRequestBytes + 512 * 1024 }), tls.client === undefined ? {} : { tls: tls.client });
+  const front = createClientFront(grpc, createGateway(services, { metrics, maxBodyBytes: flags.maxRequestBytes + 512 * 1024, clientCertAuth, isAuthEnabled: () => auth.isEnabled() }), tls.client === undefined ? {} : { tls: tls.client });
   const clientPorts: number[] = [];
   for (const url of flags.listenClientUrls) clientPorts.push(await front.listen(url));
 

@@ -322,7 +322,8 @@ async function serveHealth(services: EtcdServices, res: ServerResponse, timeoutM
     }
   } catch (error) {
     const s = statusOf(error);
-    if (s.message !== 'etcdserver: permission denied') reason = s.message;
+    // etcd's checkHealth counts only auth's "no user" and "permission denied" as healthy answers.
+    if (s.message !== 'etcdserver: permission denied' && s.message !== 'etcdserver: user name is empty') reason = s.message;
   }
   const healthy = reason === '';
   sendJson(res, healthy ? 200 : 503, `{"health":"${healthy}","reason":${JSON.stringify(reason)}}`);

@@ -23,6 +23,12 @@ export interface GrpcServerOptions {
   readonly maxReceiveMessageBytes?: number;
   /** How long close() lets calls finish before cancelling them. Default 1000 ms. */
   readonly closeGraceMs?: number;
+  /**
+   * --client-cert-auth: a TLS call's verified client certificate CN reaches the services as
+   * CallContext.certCommonName (the user under auth). Off: never, even when a trusted CA made
+   * the client present one, as in etcd. Default false.
+   */
+  readonly clientCertAuth?: boolean;
 }
 
 export interface GrpcServer {
@@ -94,7 +100,7 @@ function firstMetadata(metadata: grpc.Metadata, name: string): string | undefine
 }
 
 /** The signal is created on first use: most unary calls never look at it. */
-function makeContext(call: CallLike): CallContext {
+function makeContext(call: CallLike, clientCertAuth: boolean): CallContext {
   let controller: AbortController | undefined;
   return {
     authToken: firstMetadata(call.metadata, 'token') ?? firstMetadata(call.metadata, 'authorization'),
@@ -102,7 +108,7 @@ function makeContext(call: CallLike): CallContext {
     peer: call.getPeer(),
     // grpc-js reports a certificate only once the handshake verified it (socket.authorized).
     get certCommonName(): string | undefined {
-      return commonNameOf(call.getAuthContext().sslPeerCertificate);
+      return clientCertAuth ? commonNameOf(call.getAuthContext().sslPeerCertificate) : undefined;
     },
     get signal(): AbortSignal {
       if (controller === undefined) {
@@ -134,7 +140,10 @@ type AnyUnary = (request: unknown, ctx: CallContext) => Promise<unknown>;
 type AnyServerStream = (request: unknown, out: ResponseSink<unknown>, ctx: CallContext) => Promise<void>;
 type AnyBidi = (stream: BidiStream<unknown, unknown>, ctx: CallContext) => Promise<void>;
 
-function unaryHandler(descriptor: RpcDescriptor, method: AnyUnary): grpc.handleUnaryCall<unknown, Buffer> {
+/** Builds a call's CallContext (bound to the server's options). */
+type ContextOf = (call: CallLike) => CallContext;
+
+function unaryHandler(descriptor: RpcDescriptor, method: AnyUnary, contextOf: ContextOf): grpc.handleUnaryCall<unknown, Buffer> {
   return (call, callback) => {
     const request = call.request;
     if (request instanceof UndecodableRequest) {
@@ -143,7 +152,7 @@ function unaryHandler(descriptor: RpcDescriptor, method: AnyUnary): grpc.handleU
     }
     let pending: Promise<unknown>;
     try {
-      pending = method(request, makeContext(call));
+      pending = method(request, contextOf(call));
     } catch (error) {
       callback(statusOf(error));
       return;
@@ -218,6 +227,7 @@ function finishStream(
 function serverStreamHandler(
   descriptor: RpcDescriptor,
   method: AnyServerStream,
+  contextOf: ContextOf,
 ): grpc.handleServerStreamingCall<unknown, Buffer> {
   return (call) => {
     const request = call.request;
@@ -225,7 +235,7 @@ function serverStreamHandler(
     if (request instanceof UndecodableRequest) outcome = Promise.reject(undecodable(request));
     else {
       try {
-        outcome = method(request, makeSink(descriptor, call), makeContext(call));
+        outcome = method(request, makeSink(descriptor, call), contextOf(call));
       } catch (error) {
         outcome = Promise.reject(error);
       }
@@ -274,7 +284,7 @@ function incoming(call: grpc.ServerDuplexStream<unknown, Buffer>): AsyncIterable
   };
 }
 
-function bidiHandler(descriptor: RpcDescriptor, method: AnyBidi): grpc.handleBidiStreamingCall<unknown, Buffer> {
+function bidiHandler(descriptor: RpcDescriptor, method: AnyBidi, contextOf: ContextOf): grpc.handleBidiStreamingCall<unknown, Buffer> {
   return (call) => {
     const sink = makeSink(descriptor, call);
     const stream: BidiStream<unknown, unknown> = {
@@ -284,7 +294,7 @@ function bidiHandler(descriptor: RpcDescriptor, method: AnyBidi): grpc.handleBid
     };
     let outcome: Promise<void>;
     try {
-      outcome = method(stream, makeContext(call));
+      outcome = method(stream, contextOf(call));
     } catch (error) {
       outcome = Promise.reject(error);
     }
@@ -315,23 +325,23 @@ function methodDefinition(descriptor: RpcDescriptor): grpc.MethodDefinition<unkn
   };
 }
 
-function handlerFor(descriptor: RpcDescriptor, services: EtcdServices): grpc.UntypedHandleCall {
+function handlerFor(descriptor: RpcDescriptor, services: EtcdServices, contextOf: ContextOf): grpc.UntypedHandleCall {
   const key: RpcKey = descriptor.key;
   const method = (services[key] as (...args: never[]) => unknown).bind(services);
-  if (isUnaryRpcKey(key)) return unaryHandler(descriptor, method as unknown as AnyUnary);
-  if (descriptor.requestStream) return bidiHandler(descriptor, method as unknown as AnyBidi);
-  return serverStreamHandler(descriptor, method as unknown as AnyServerStream);
+  if (isUnaryRpcKey(key)) return unaryHandler(descriptor, method as unknown as AnyUnary, contextOf);
+  if (descriptor.requestStream) return bidiHandler(descriptor, method as unknown as AnyBidi, contextOf);
+  return serverStreamHandler(descriptor, method as unknown as AnyServerStream, contextOf);
 }
 
 /** Groups the RPC table by service, in the shape grpc-js's addService wants. */
-function serviceDefinitions(services: EtcdServices): Map<string, [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> {
+function serviceDefinitions(services: EtcdServices, contextOf: ContextOf): Map<string, [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]> {
   const byService = new Map<string, [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>();
   for (const descriptor of Object.values(RPCS) as RpcDescriptor[]) {
     let entry = byService.get(descriptor.service);
     if (entry === undefined) byService.set(descriptor.service, (entry = [{}, {}]));
     const [definition, implementation] = entry;
     (definition as Record<string, grpc.MethodDefinition<unknown, Buffer>>)[descriptor.method] = methodDefinition(descriptor);
-    implementation[descriptor.method] = handlerFor(descriptor, services);
+    implementation[descriptor.method] = handlerFor(descriptor, services, contextOf);
   }
   return byService;
 }
@@ -341,7 +351,9 @@ export function createGrpcServer(services: EtcdServices, options: GrpcServerOpti
     'grpc.max_receive_message_length': options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_BYTES,
     'grpc.max_send_message_length': -1,
   });
-  for (const [definition, implementation] of serviceDefinitions(services).values()) {
+  const clientCertAuth = options.clientCertAuth === true;
+  const contextOf: ContextOf = (call) => makeContext(call, clientCertAuth);
+  for (const [definition, implementation] of serviceDefinitions(services, contextOf).values()) {
     server.addService(definition, implementation);
   }
   const closeGraceMs = options.closeGraceMs ?? 1000;

@@ -1,9 +1,13 @@
 /**
  * TLS material and options shared by the client port (gRPC + gateway), the peer transport and
  * the clients, with etcd 3.4's meaning of its flags:
- * - a server presents --cert-file/--key-file; with --client-cert-auth it asks every client for
- *   a certificate and refuses the handshake unless one signed by --trusted-ca-file comes back;
- * - without --client-cert-auth no client certificate is asked for (Go's NoClientCert);
+ * - a server presents --cert-file/--key-file; with --client-cert-auth, or with a
+ *   --trusted-ca-file (etcd's TLSInfo.ServerConfig requires and verifies client certificates
+ *   as soon as it has client CAs), it refuses the handshake unless a client certificate
+ *   signed by the trusted CA comes back;
+ * - with neither, no client certificate is asked for (Go's NoClientCert);
+ * - only --client-cert-auth makes the certificate's CN a user name (etcd's
+ *   ClientCertAuthEnabled); a CA alone only filters who may connect;
  * - a dialer verifies the server against its CA unless told to skip verification (auto-tls
  *   peers, etcdctl --insecure-skip-tls-verify), and presents its own certificate if it has one.
  */
@@ -24,6 +28,7 @@ export interface ServerTls {
   readonly key: Buffer;
   /** CA bundle client certificates must chain to; undefined: Node's default roots. */
   readonly ca: Buffer | undefined;
+  /** --client-cert-auth: certificates are required, and their CN names the user under auth. */
   readonly clientCertAuth: boolean;
 }
 
@@ -86,14 +91,19 @@ export function withoutTlsScheme(url: string): string {
   return url;
 }
 
+/** etcd requires (and verifies) a client certificate under --client-cert-auth or with client CAs. */
+export function requiresClientCertificate(tls: ServerTls): boolean {
+  return tls.clientCertAuth || tls.ca !== undefined;
+}
+
 /** node:tls server options for a listener; `alpn` in order of preference. */
 export function serverTlsOptions(tls: ServerTls, alpn: readonly string[]): TlsOptions {
   return {
     cert: tls.cert,
     key: tls.key,
     ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-    requestCert: tls.clientCertAuth,
-    rejectUnauthorized: tls.clientCertAuth,
+    requestCert: requiresClientCertificate(tls),
+    rejectUnauthorized: requiresClientCertificate(tls),
     ALPNProtocols: [...alpn],
     minVersion: 'TLSv1.2',
   };

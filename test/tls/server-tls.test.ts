@@ -223,4 +223,10 @@ describe('client certificate common name as the user when auth is enabled', { ti
     expect(ourDenied.err).toBe('Error: etcdserver: permission denied\n');
     expect((await ours(url, ['--cacert', pki.caFile, '--cert', alice.cert, '--key', alice.key, 'get', 'tls/a', '--print-value-only'])).out).toBe('three\n');
   });
+
+  it('the gateway refuses /v3/ requests from a certificate with a CN while auth is on, as etcd 3.4 does', async () => {
+    const refused = await get('/v3/kv/range', JSON.stringify({ key: Buffer.from('tls/a').toString('base64') }));
+    expect(refused).toEqual({ status: 400, text: 'CommonName of client sending a request against gateway will be ignored and not used as expected\n' });
+    expect((await get('/health')).status).toBe(200);
+  });
 });

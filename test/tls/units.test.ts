@@ -51,8 +51,10 @@ const alice = (): { cert: Buffer; key: Buffer } => {
   return { cert: readFileSync(files.cert), key: readFileSync(files.key) };
 };
 const ca = (): Buffer => readFileSync(pki.caFile);
-const serverTls = (clientCertAuth: boolean): ServerTls =>
-  loadServerTls({ certFile: pki.server.cert, keyFile: pki.server.key, trustedCaFile: pki.caFile, clientCertAuth });
+/** 'cert-auth': --trusted-ca-file --client-cert-auth; 'ca-only': the CA without the flag; 'none': neither. */
+type ClientAuthMode = 'cert-auth' | 'ca-only' | 'none';
+const serverTls = (mode: ClientAuthMode): ServerTls =>
+  loadServerTls({ certFile: pki.server.cert, keyFile: pki.server.key, trustedCaFile: mode === 'none' ? '' : pki.caFile, clientCertAuth: mode === 'cert-auth' });
 
 describe('server TLS flags', () => {
   it('parses Go-style bool flags: alone, =value, and from ETCD_* variables', () => {
@@ -136,7 +138,7 @@ interface FrontFixture {
 }
 
 /** A MemKv behind the TLS front; records the CN every range and put saw. */
-async function tlsFront(clientCertAuth: boolean): Promise<FrontFixture> {
+async function tlsFront(mode: ClientAuthMode): Promise<FrontFixture> {
   const base = memKvServices();
   const seen: (string | undefined)[] = [];
   const services: EtcdServices = {
@@ -150,8 +152,9 @@ async function tlsFront(clientCertAuth: boolean): Promise<FrontFixture> {
       return base.put(r, ctx);
     },
   };
-  const grpc = createGrpcServer(services);
-  const front = createClientFront(grpc, createGateway(services), { tls: serverTls(clientCertAuth) });
+  const clientCertAuth = mode === 'cert-auth';
+  const grpc = createGrpcServer(services, { clientCertAuth });
+  const front = createClientFront(grpc, createGateway(services, { clientCertAuth, isAuthEnabled: () => false }), { tls: serverTls(mode) });
   const port = await front.listen('https://127.0.0.1:0');
   return { front, grpc, port, seen };
 }
@@ -174,8 +177,8 @@ function httpsRequest(port: number, path: string, body: string | undefined, cred
 }
 
 describe('client port over TLS', () => {
-  it('serves gRPC and the gateway on one https port and hands the verified CN to the services', async () => {
-    const f = await tlsFront(true);
+  it('serves gRPC and the gateway on one https port; gRPC calls carry the verified CN, gateway calls never do (as etcd)', async () => {
+    const f = await tlsFront('cert-auth');
     const client = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: { ca: ca(), ...alice() }, ownConnection: true });
     try {
       await client.unary('put', { key: Buffer.from('k'), value: Buffer.from('v') });
@@ -184,7 +187,7 @@ describe('client port over TLS', () => {
       const viaGateway = await httpsRequest(f.port, '/v3/kv/range', JSON.stringify({ key: Buffer.from('k').toString('base64') }), alice());
       expect(viaGateway.status).toBe(200);
       expect(JSON.parse(viaGateway.text).kvs[0].value).toBe(Buffer.from('v').toString('base64'));
-      expect(f.seen).toEqual(['alice', 'alice', 'alice']);
+      expect(f.seen).toEqual(['alice', 'alice', undefined]);
       const health = await httpsRequest(f.port, '/health', undefined, alice());
       expect(health.status).toBe(200);
       expect(JSON.parse(health.text)).toHaveProperty('health');
@@ -195,7 +198,7 @@ describe('client port over TLS', () => {
   }, SLOW_MS);
 
   it('with client-cert-auth refuses clients without a certificate, with an untrusted one, or in clear text', async () => {
-    const f = await tlsFront(true);
+    const f = await tlsFront('cert-auth');
     const noCert = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: { ca: ca() }, ownConnection: true });
     const untrusted = createGrpcClient(`https://127.0.0.1:${f.port}`, {
       tls: { ca: ca(), cert: readFileSync(pki.untrusted.cert), key: readFileSync(pki.untrusted.key) },
@@ -225,8 +228,23 @@ describe('client port over TLS', () => {
     }
   }, SLOW_MS);
 
-  it('without client-cert-auth serves certificate-less clients, and no CN reaches the services', async () => {
-    const f = await tlsFront(false);
+  it('with a trusted CA but no client-cert-auth a certificate is required, yet its CN names nobody (as etcd)', async () => {
+    const f = await tlsFront('ca-only');
+    const noCert = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: { ca: ca() }, ownConnection: true });
+    const withCert = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: { ca: ca(), ...alice() }, ownConnection: true });
+    try {
+      await expect(noCert.unary('range', { key: Buffer.from('k') }, { deadlineMs: 2000 })).rejects.toMatchObject({ grpcCode: expect.any(Number) });
+      await withCert.unary('range', { key: Buffer.from('k') });
+      expect(f.seen).toEqual([undefined]);
+    } finally {
+      noCert.close();
+      withCert.close();
+      await closeFront(f);
+    }
+  }, SLOW_MS);
+
+  it('without a CA or client-cert-auth serves certificate-less clients, and no CN reaches the services', async () => {
+    const f = await tlsFront('none');
     const client = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: { ca: ca() }, ownConnection: true });
     const skip = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: { skipVerify: true }, ownConnection: true });
     const strict = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: {}, ownConnection: true });
@@ -258,9 +276,9 @@ const A = nodeId('000000000000000a');
 const B = nodeId('000000000000000b');
 
 describe('peer transport over TLS', () => {
-  async function peers(clientCertAuth: boolean, clientOfA: ClientTls): Promise<{ a: PeerTransport; b: PeerTransport; got: Message[]; urlB: string }> {
+  async function peers(mode: ClientAuthMode, clientOfA: ClientTls): Promise<{ a: PeerTransport; b: PeerTransport; got: Message[]; urlB: string }> {
     const urls = new Map<NodeId, string>();
-    const server = serverTls(clientCertAuth);
+    const server = serverTls(mode);
     const mine: ClientTls = { ca: ca(), cert: server.cert, key: server.key };
     const a = new PeerTransport({ selfId: A, clusterId: 'c1', peerUrls: (id) => (urls.has(id) ? [urls.get(id) as string] : undefined), logger: quiet, tls: { server, client: clientOfA }, backoffMsMin: 10, backoffMsMax: 50 });
     const b = new PeerTransport({ selfId: B, clusterId: 'c1', peerUrls: (id) => (urls.has(id) ? [urls.get(id) as string] : undefined), logger: quiet, tls: { server, client: mine } });
@@ -284,8 +302,8 @@ describe('peer transport over TLS', () => {
   }
 
   it('carries Raft messages and JSON routes over https, with peer client-cert-auth', async () => {
-    const server = serverTls(true);
-    const { a, b, got, urlB } = await peers(true, { ca: ca(), cert: server.cert, key: server.key });
+    const server = serverTls('cert-auth');
+    const { a, b, got, urlB } = await peers('cert-auth', { ca: ca(), cert: server.cert, key: server.key });
     try {
       await pump(a, got, 250);
       expect(got.length).toBeGreaterThan(0);
@@ -302,7 +320,7 @@ describe('peer transport over TLS', () => {
   }, SLOW_MS);
 
   it('under peer client-cert-auth a member without a trusted certificate gets nothing through', async () => {
-    const { a, b, got } = await peers(true, { ca: ca(), cert: readFileSync(pki.untrusted.cert), key: readFileSync(pki.untrusted.key) });
+    const { a, b, got } = await peers('cert-auth', { ca: ca(), cert: readFileSync(pki.untrusted.cert), key: readFileSync(pki.untrusted.key) });
     try {
       await pump(a, got, 40);
       expect(got).toEqual([]);
@@ -315,7 +333,7 @@ describe('peer transport over TLS', () => {
   }, SLOW_MS);
 
   it('a dialer that skips verification reaches a peer whose certificate it cannot verify (peer auto-tls)', async () => {
-    const { a, b, got } = await peers(false, { skipVerify: true });
+    const { a, b, got } = await peers('none', { skipVerify: true });
     try {
       await pump(a, got, 250);
       expect(got.length).toBeGreaterThan(0);
