@@ -9,7 +9,7 @@ import type { NodeConfig } from '../src/server/index.js';
 import { SimClock } from './clock.js';
 import type { SimClockOptions } from './clock.js';
 import { SimDiskDevice } from './disk.js';
-import type { SimDisk, SimDiskOptions } from './disk.js';
+import type { CrashReport, SimDisk, SimDiskOptions } from './disk.js';
 import type { SimLoop } from './loop.js';
 import { SimNetwork, delayMatchingRule } from './network.js';
 import type { SimNetworkOptions } from './network.js';
@@ -180,19 +180,21 @@ export class SimCluster<R, M extends SimMachine<R>> {
     return best?.id;
   }
 
-  crash(id: NodeId): void {
+  /** kill -9; returns what the disk lost (nothing if the member was already down). */
+  crash(id: NodeId): CrashReport {
     const slot = this.slot(id);
-    if (slot.state === 'crashed') return;
+    if (slot.state === 'crashed') return { torn: [], reverted: [], corrupted: [] };
     // kill -9: the disk loses what was not synced *before* the process object is dropped. Its
     // stop() closes the WAL, and a close syncs: stopping first would make every crash a clean
     // shutdown that keeps every unsynced write (crashes lost nothing until this order was fixed).
-    slot.device.crash();
+    const report = slot.device.crash();
     slot.node?.stop();
     slot.node = undefined;
     slot.machine = undefined;
     slot.state = 'crashed';
     slot.clock.crash();
     this.network.crash(id);
+    return report;
   }
 
   restart(id: NodeId): void {

@@ -115,6 +115,31 @@ describe('sync latency charged to the member', () => {
   }, 30_000);
 });
 
+describe('a crash is kill -9, not a clean shutdown (regression)', () => {
+  it('a member killed after commits loses the WAL writes it had not synced', async () => {
+    const { loop, cluster } = slowDiskCluster(false);
+    cluster.start();
+    await loop.runUntil(() => (cluster.check(), cluster.leader() !== undefined), 5_000);
+    const leader = cluster.leader() as NodeId;
+    const follower = cluster.ids.find((id) => id !== leader) as NodeId;
+    let acked = 0;
+    const write = (v: number): void => {
+      void cluster.node(leader)?.propose(new TextEncoder().encode(JSON.stringify({ op: 'write', key: 'k', value: v }))).then(() => acked++);
+    };
+    for (let v = 1; v <= 5; v++) write(v);
+    await loop.runUntil(() => (cluster.check(), acked === 5 && (cluster.node(follower)?.observe().commitIndex ?? 0) >= 6), 5_000);
+    // A follower learns each new commit index from the leader and writes it to its WAL unsynced
+    // (only term, vote and entries need a sync), so its WAL has an unsynced tail. The process's
+    // stop() closes the WAL, which syncs: before the fix the cluster stopped the node first, and
+    // the crash lost nothing.
+    const report = cluster.crash(follower);
+    expect(report.reverted.some((path) => path.startsWith('member/wal/'))).toBe(true);
+    cluster.restart(follower);
+    await loop.run(loop.nowMs + 1_000);
+    cluster.checkAll();
+  }, 30_000);
+});
+
 describe('new nemesis families in whole runs', () => {
   it('power loss, crash triggers, slow ticks and leader isolation all happen in a few short seeds, and the seeds pass', async () => {
     const seen = new Set<string>();
