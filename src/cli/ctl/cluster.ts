@@ -123,6 +123,8 @@ async function endpointStatus(ctx: CtlContext, args: ParsedArgs): Promise<void> 
     try {
       rows.push({ endpoint, status: await ctx.clientFor(endpoint).unary('status', {}, ctx.callOptions()) });
     } catch (error) {
+      // A failed --user login ends the command (etcdctl logs in before asking any endpoint).
+      if (error instanceof CtlError) throw error;
       failed = true;
       ctx.io.err(`Failed to get the status of endpoint ${endpoint} (${errorText(error)})\n`);
     }
@@ -175,6 +177,7 @@ async function endpointHashKV(ctx: CtlContext, args: ParsedArgs): Promise<void> 
     try {
       rows.push({ endpoint, resp: await ctx.clientFor(endpoint).unary('hashKV', { revision: flagInt(args, 'rev') }, ctx.callOptions()) });
     } catch (error) {
+      if (error instanceof CtlError) throw error;
       failure = errorText(error);
       ctx.io.err(`Failed to get the hash of endpoint ${endpoint} (${failure})\n`);
     }
