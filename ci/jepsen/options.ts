@@ -38,6 +38,8 @@ export interface JepsenOptions {
   readonly checkTimeoutS: number;
   /** tsetcd from a one-off compiled build instead of tsx (faster member starts). */
   readonly compiled: boolean;
+  /** periodic: quiet/fault cycles (schedule.ts); generated: the vocabulary's fast-check generator. */
+  readonly schedule: 'periodic' | 'generated';
 }
 
 export const DEFAULTS: JepsenOptions = {
@@ -58,12 +60,14 @@ export const DEFAULTS: JepsenOptions = {
   compare: false,
   checkTimeoutS: 120,
   compiled: false,
+  schedule: 'periodic',
 };
 
 export const USAGE = `usage: npm run jepsen -- [--nodes 3] [--time 30] [--workload ${WORKLOADS.join('|')}]
        [--nemesis ${FAULT_KINDS.join(',')}|none] [--target ${TARGETS.join('|')}] [--compare] [--seed N] [--out dir]
        [--clients 6] [--keys 4] [--op-timeout-ms 1500] [--quiet 4] [--fault 4] [--recovery 4]
        [--net auto|netns|loopback] [--check-timeout 120] [--compiled]
+       [--schedule periodic|generated]
        npm run jepsen -- --cleanup      removes leftover namespaces, bridges and members of earlier runs
 exit status: 0 valid, 1 invalid, 2 unknown, 3 setup error`;
 
@@ -123,6 +127,7 @@ export function parseArgs(argv: readonly string[]): Command {
       case '--net': o.net = oneOf(flag, value(), ['auto', 'netns', 'loopback'] as const); break;
       case '--compare': o.compare = true; break;
       case '--compiled': o.compiled = true; break;
+      case '--schedule': o.schedule = oneOf(flag, value(), ['periodic', 'generated'] as const); break;
       case '--check-timeout': o.checkTimeoutS = positiveNumber(flag, value(), false); break;
       default: throw new UsageError(`unknown option '${flag}'`);
     }

@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HistoryRecorder } from '../../histories/index.js';
-import type { NodeName } from '../../nemesis/index.js';
-import { formatSchedule } from '../../nemesis/index.js';
+import type { FaultFamily, NodeName, Schedule } from '../../nemesis/index.js';
+import { formatSchedule, generateSchedule } from '../../nemesis/index.js';
 import { createRand } from '../../src/util/index.js';
 import { buildServer } from './build.js';
 import { RealCluster } from './cluster.js';
@@ -49,6 +49,15 @@ function workloadOf(o: JepsenOptions): Workload {
   if (o.workload === 'register') return new RegisterWorkload(rand, { keys: o.keys, opsPerKey: 300, readRatio: 0.5 });
   if (o.workload === 'watch') return new WatchWriteWorkload(rand, o.keys);
   return new ListAppendWorkload(rand, { keys: o.keys * 2, txnsPerKey: 60, maxMicroOps: 4 });
+}
+
+/** The periodic loop, or the vocabulary's seeded generator (overlapping episodes of random length). */
+function scheduleOf(o: JepsenOptions, names: readonly NodeName[], kinds: readonly FaultKind[]): Schedule {
+  const durationMs = o.timeS * 1000;
+  if (o.schedule === 'periodic') return periodicSchedule(createRand(o.seed).fork('nemesis'), { nodes: names, kinds, durationMs, quietMs: o.quietS * 1000, faultMs: o.faultS * 1000 });
+  const families = kinds.map((k): FaultFamily => (k === 'kill' ? 'crash' : k));
+  const maxEpisodes = Math.max(1, Math.round(o.timeS / (o.quietS + o.faultS)));
+  return generateSchedule(o.seed, { nodes: names, durationMs, families, maxEpisodes, maxEpisodeMs: o.faultS * 1000 });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -100,7 +109,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
       kinds = kinds.filter((k) => k !== 'partition');
       notes.push('partition unavailable without network namespaces: not run');
     }
-    const schedule = periodicSchedule(createRand(o.seed).fork('nemesis'), { nodes: names, kinds, durationMs: o.timeS * 1000, quietMs: o.quietS * 1000, faultMs: o.faultS * 1000 });
+    const schedule = scheduleOf(o, names, kinds);
     log(formatSchedule(schedule));
     const recorder = new HistoryRecorder();
     const t0 = process.hrtime.bigint();
