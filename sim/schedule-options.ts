@@ -9,8 +9,9 @@ import { withoutFaults } from './faults.js';
 import { InvariantViolation } from './invariants.js';
 
 /**
- * Background faults of the seed's profile that are not timed steps: network loss, duplication and
- * reordering; disk torn writes, corruption, EIO and slow syncs; clock skew, drift and jumps.
+ * Background faults of the seed's profile that are not timed steps: network loss, duplication,
+ * reordering and delayed snapshot delivery; disk torn writes, corruption, EIO and slow syncs;
+ * clock skew, drift and jumps.
  */
 export type QuietFamily = 'network' | 'disk' | 'clock';
 
@@ -22,7 +23,7 @@ export function quietProfile(p: FaultProfile, quiet: readonly QuietFamily[]): Fa
   const off = withoutFaults(p);
   return {
     ...p,
-    ...(quiet.includes('network') ? { network: off.network } : {}),
+    ...(quiet.includes('network') ? { network: off.network, snapDelay: off.snapDelay } : {}),
     ...(quiet.includes('disk') ? { disk: off.disk } : {}),
     ...(quiet.includes('clock')
       ? { clock: { nodes: p.clock.nodes.map((n) => ({ ...n, skewMs: 0, driftRate: 1 })), jumpMeanIntervalMs: 0, jumpMsMax: 0 } }

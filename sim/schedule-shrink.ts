@@ -4,7 +4,8 @@
  * whole round changes nothing or the budget is spent:
  * - steps after the moment the run failed are dropped (they never ran);
  * - delta debugging (ddmin) over the steps: drop chunks, then single steps;
- * - shorter safety phase, fewer client ops, fewer clients, 3 nodes instead of 5;
+ * - shorter safety phase, fewer client ops, fewer clients, 3 nodes instead of 5, no membership
+ *   nemesis (with --membership it runs as a seeded background, not as steps);
  * - background faults of the seed's profile off (network, disk, clock), one family at a time;
  * - earlier ends: a heal, restart or resume moves halfway towards the fault it ends;
  * - an earlier schedule: every step moves earlier (the first to time 0, or all times halved).
@@ -141,6 +142,10 @@ async function shrinkRunParameters(best: () => ScheduleFile, lastFail: () => Shr
     if (clients < f.clients && (await tryKeep({ ...f, clients }, `${clients} client(s)`))) changed = true;
   }
   if (best().nodes === 5 && (await tryKeep({ ...best(), nodes: 3 }, '3 nodes'))) changed = true;
+  if (best().membership) {
+    const { membership: _, ...rest } = best();
+    if (await tryKeep(rest, 'no membership nemesis')) changed = true;
+  }
   for (const family of QUIET_FAMILIES) {
     const f = best();
     const quiet: QuietFamily[] = [...(f.quiet ?? [])];
