@@ -248,6 +248,37 @@ async function serveUnary(services: EtcdServices, route: Route, req: IncomingMes
 }
 
 /**
+ * The top-level JSON values of a body, as Go's json.Decoder reads a stream of them: objects
+ * back to back, with or without whitespace or newlines between them. A value cut short is
+ * returned as is, so its parse error is the one reported.
+ */
+function splitJsonStream(text: string): string[] {
+  const docs: string[] = [];
+  let depth = 0;
+  let inString = false;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (start < 0 && /\s/.test(c)) continue;
+    if (start < 0) start = i;
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    if (depth === 0 && !inString && (c === '}' || c === ']' || /[\s{]/.test(text[i + 1] ?? ' '))) {
+      docs.push(text.slice(start, i + 1));
+      start = -1;
+    }
+  }
+  if (start >= 0) docs.push(text.slice(start));
+  return docs;
+}
+
+/**
  * A streaming route: the body holds one or more request JSON objects (a server-streaming RPC
  * takes the first); each response is written as a {"result":...} line as it comes. A call that
  * fails after the headers went out ends with an {"error":{...}} line, as grpc-gateway writes it.
@@ -257,7 +288,7 @@ async function serveStream(services: EtcdServices, route: StreamRoute, req: Inco
   let requests: unknown[];
   try {
     const text = (await readBody(req, maxBodyBytes)).toString('utf8');
-    const docs = text.split('\n').filter((l) => l.trim() !== '');
+    const docs = splitJsonStream(text);
     requests = (docs.length === 0 ? ['{}'] : docs).map((doc) =>
       decodeJsonRequest(route.requestType, parseJsonBody(Buffer.from(doc)), descriptor.decodeRequest as (b: Uint8Array) => unknown),
     );

@@ -78,6 +78,8 @@ async function script(base: string): Promise<Exchange[]> {
   out.push(await post(base, '/v3/election/resign', JSON.stringify({ leader })));
   out.push(await post(base, '/v3/election/leader', JSON.stringify({ name: b64('myelection') })));
   out.push(await post(base, '/v3/lock/unlock', '{"key": 12'));
+  // Go's json.Decoder reads values back to back, without newlines too.
+  out.push(await post(base, '/v3/lease/keepalive', `{"ID":"${leaseId}"}{"ID":"${leaseId}"} {"ID":"${leaseId}"}`));
   return normalise(out, leaseId);
 }
 
@@ -115,6 +117,7 @@ describe('gateway streaming, lock and election routes', () => {
     expect(theirs[1]?.lines.length).toBe(2);
     expect(JSON.stringify(theirs[4]?.lines)).toContain('"events"');
     expect(JSON.stringify(theirs[6])).toContain('mylock/<lease>');
+    expect(theirs[theirs.length - 1]?.lines.length).toBe(3);
     ours.forEach((e, i) => expect(e, `exchange ${i} ${e.path}`).toEqual(theirs[i]));
   }, 60_000);
 });
