@@ -3,7 +3,7 @@ import type { NemesisAction, TimedAction } from '../../nemesis/index.js';
 import { runSimulation } from '../../sim/run.js';
 import { SCHEDULE_FORMAT, failureClass, scheduleRunOptions } from '../../sim/schedule.js';
 import type { ScheduleFile } from '../../sim/schedule.js';
-import { shrinkSchedule } from '../../sim/schedule-shrink.js';
+import { renamed, shrinkSchedule } from '../../sim/schedule-shrink.js';
 import type { ShrinkRun } from '../../sim/schedule-shrink.js';
 
 const node = (id: string): { by: 'id'; id: string } => ({ by: 'id', id });
@@ -86,6 +86,36 @@ describe('shrinking a failing schedule', () => {
     expect(result.shrunk.steps.length).toBeLessThanOrEqual(LONG.length);
     expect(failureClass(await runSimulation(scheduleRunOptions(result.shrunk)))).toBe(result.failure);
   }, 60_000);
+
+  it('a failure on n4 and n5 shrinks to 3 nodes by renaming them onto n1..n3', async () => {
+    const file: ScheduleFile = {
+      ...LONG_FILE,
+      steps: [
+        at(300, { f: 'pause', node: node('n1') }),
+        at(400, { f: 'partition', partition: { kind: 'halves', sides: [['n4'], ['n1', 'n2', 'n3', 'n5']] }, id: 'p' }),
+        at(500, { f: 'kill', node: node('n5') }),
+      ],
+    };
+    const result = await shrinkSchedule(file, { maxRuns: 60, run: (f) => runSimulation({ ...scheduleRunOptions(f), checkerTimeoutMs: 5_000 }) });
+    expect(result.shrunk.nodes).toBe(3);
+    expect(result.shrunk.steps).toHaveLength(2);
+    expect(JSON.stringify(result.shrunk.steps)).not.toMatch(/n4|n5/);
+    expect(failureClass(await runSimulation(scheduleRunOptions(result.shrunk)))).toBe(result.failure);
+  }, 120_000);
+
+  it('renaming merges nodes without duplicating them on a side', () => {
+    const map = new Map([
+      ['n4', 'n3'],
+      ['n5', 'n2'],
+    ]);
+    expect(renamed({ f: 'partition', partition: { kind: 'halves', sides: [['n4', 'n3'], ['n1', 'n2', 'n5']] } }, map)).toEqual({
+      f: 'partition',
+      partition: { kind: 'halves', sides: [['n3'], ['n1', 'n2']] },
+    });
+    expect(renamed({ f: 'kill', node: node('n5') }, map)).toEqual({ f: 'kill', node: node('n2') });
+    expect(renamed({ f: 'kill', node: { by: 'leader' } }, map)).toEqual({ f: 'kill', node: { by: 'leader' } });
+    expect(renamed({ f: 'slow-link', a: 'n4', b: 'n1', extraMs: 5 }, map)).toEqual({ f: 'slow-link', a: 'n3', b: 'n1', extraMs: 5 });
+  });
 
   it('a schedule that passes is returned unshrunk after one run', async () => {
     let runs = 0;
