@@ -117,6 +117,8 @@ export async function runScript(steps: readonly ScriptStep[], runner: CtlRunner)
   const leases: string[] = [];
   for (const step of steps) {
     const argv = step.argv.map((a) => a.replace(/\$LEASE(\d+)/g, (_, n: string) => leases[Number(n) - 1] ?? `no-lease-${n}`));
+    // Generous timeouts: a loaded test machine must not turn a slow answer into a difference.
+    argv.unshift('--dial-timeout=15s', '--command-timeout=60s');
     const run = await runner(argv, step.stdin);
     for (const m of run.out.matchAll(/^lease ([0-9a-f]{16}) granted/gm)) leases.push(m[1] as string);
     let block = formatRun(step, run);

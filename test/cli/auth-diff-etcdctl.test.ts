@@ -8,6 +8,6 @@ describe.skipIf(!hasRealEtcd)('auth scripts with real etcdctl against tsetcd giv
   for (const name of SCRIPT_NAMES) {
     it.concurrent(name, async () => {
       judge(await playAgainstTsetcd(name, etcdctlRunner), name);
-    }, 60_000);
+    }, 240_000);
   }
 });

@@ -8,6 +8,6 @@ describe('auth scripts with tsetcdctl against tsetcd give etcd 3.4 transcripts',
   for (const name of SCRIPT_NAMES) {
     it(name, async () => {
       judge(await playAgainstTsetcd(name, (endpoint) => (argv, stdin) => ours(endpoint, argv, stdin)), name);
-    }, 60_000);
+    }, 240_000);
   }
 });

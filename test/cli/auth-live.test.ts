@@ -22,6 +22,6 @@ describe.skipIf(!hasRealEtcd)('tsetcdctl auth commands against real etcd 3.4', (
       } finally {
         await etcd.close();
       }
-    }, 90_000);
+    }, 240_000);
   }
 });
