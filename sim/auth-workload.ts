@@ -1,7 +1,8 @@
 /**
  * Auth under faults: an admin client (as root) keeps changing roles, permissions and role grants
  * and turns auth off and on, while writer clients log in (simple tokens through the real
- * Authenticate path, the fake hasher standing in for bcrypt) and write as their users. Every
+ * Authenticate path, the fake hasher standing in for bcrypt) and write as their users (puts, and
+ * txns with a compare and a put in each branch). Every
  * member's applied log is watched: each write that took effect (the store's revision moved at its
  * entry) must be allowed, by a separate decision model, under the permissions in force when it
  * applied. Refusals the model would have allowed are counted (old auth revisions explain them).
@@ -56,20 +57,28 @@ function snapshotOf(auth: AuthStore): InForce {
   return { enabled: auth.isEnabled(), roles, users };
 }
 
-/** WRITE on one key: some grant of one of the user's roles holds it (or the user has root). */
-export function modelMayWrite(inForce: InForce, user: string, key: string): boolean {
+/** `kind` on one key: some grant of one of the user's roles holds it (or the user has root). */
+export function modelMay(inForce: InForce, user: string, kind: 'read' | 'write', key: string): boolean {
   if (!inForce.enabled) return true;
   const roles = inForce.users.get(user);
   if (roles === undefined) return false;
   if (roles.includes('root')) return true;
+  const excluded = kind === 'write' ? PermissionType.READ : PermissionType.WRITE;
   return roles.some((r) =>
     (inForce.roles.get(r) ?? []).some((g) => {
-      if (g.type === PermissionType.READ) return false;
+      if (g.type === excluded) return false;
       if (g.end === '') return g.key === key;
       return g.key <= key && (g.end === '\0' || key < g.end);
     }),
   );
 }
+
+export function modelMayWrite(inForce: InForce, user: string, key: string): boolean {
+  return modelMay(inForce, user, 'write', key);
+}
+
+type PutOp = { key: Uint8Array; value: Uint8Array };
+type TxnShape = { compare?: Array<{ key: Uint8Array }>; success?: Array<{ requestPut?: PutOp }>; failure?: Array<{ requestPut?: PutOp }> };
 
 export class AuthWorkload {
   completed = 0;
@@ -92,19 +101,33 @@ export class AuthWorkload {
   /** KvMachine's request observer on member `id`, called after each applied entry. */
   onApplied(id: NodeId, index: number, request: Record<string, unknown>): void {
     const machine = this.cluster.machine(id);
-    const put = request['put'] as { key: Uint8Array; value: Uint8Array } | undefined;
     const header = request['header'] as { username: string } | undefined;
-    if (machine === undefined || put === undefined || header === undefined) return;
+    if (machine === undefined || header === undefined) return;
+    const put = request['put'] as PutOp | undefined;
+    const txn = request['txn'] as TxnShape | undefined;
+    if (put === undefined && txn === undefined) return;
     const store = machine.applier.store;
+    // Took effect at this entry: a key now holds its put's (unique) value, written at the current revision.
+    const landed = (p: PutOp): boolean => {
+      const kv = store.range({ key: p.key, serializable: true }).kvs[0];
+      return kv !== undefined && kv.modRevision === store.rev() && dec(kv.value) === dec(p.value);
+    };
+    const inForce = snapshotOf(machine.applier.auth);
     const user = header.username;
-    const key = dec(put.key);
-    // Took effect at this entry: the key now holds this put's (unique) value, written at the current revision.
-    const kv = store.range({ key: put.key, serializable: true }).kvs[0];
-    const tookEffect = kv !== undefined && kv.modRevision === store.rev() && dec(kv.value) === dec(put.value);
-    const allowed = modelMayWrite(snapshotOf(machine.applier.auth), user, key);
-    if (tookEffect) {
+    let puts: PutOp[];
+    let allowed: boolean;
+    if (put !== undefined) {
+      puts = [put];
+      allowed = modelMay(inForce, user, 'write', dec(put.key));
+    } else {
+      // Both branches and every compare count, whichever branch ran.
+      const t = txn as TxnShape;
+      puts = [...(t.success ?? []), ...(t.failure ?? [])].flatMap((op) => (op.requestPut ? [op.requestPut] : []));
+      allowed = (t.compare ?? []).every((c) => modelMay(inForce, user, 'read', dec(c.key))) && puts.every((p) => modelMay(inForce, user, 'write', dec(p.key)));
+    }
+    if (puts.some(landed)) {
       this.writesApplied++;
-      if (!allowed) this.violations.push(`member ${id} applied entry ${index}: put ${key} as "${user}" took effect without WRITE in force (auth revision ${machine.applier.auth.revision()})`);
+      if (!allowed) this.violations.push(`member ${id} applied entry ${index}: ${put ? 'put' : 'txn'} as "${user}" took effect without the permissions in force (auth revision ${machine.applier.auth.revision()})`);
     } else if (allowed) {
       this.refusalsModelAllowed++;
     }
@@ -133,7 +156,8 @@ export class AuthWorkload {
   }
 
   /** One admin request as root (credential at the member's current revision, as a simple token is). */
-  private async adminCall(request: AuthRequest | { userAdd: { name: string } }): Promise<boolean> {
+  /** Applies one admin request; true when it applied, or (`setUp`) had already applied before. */
+  private async adminCall(request: AuthRequest | { userAdd: { name: string } }, alreadyCounts = false): Promise<boolean> {
     const target = this.pickUp();
     if (target === undefined) return false;
     const out = await callMember(this.loop, this.rand, this.services, target, this.options, async (s) => {
@@ -147,7 +171,9 @@ export class AuthWorkload {
     this.recorder.invoke('admin', 'auth', { request: Object.keys(request)[0] ?? '' }, t);
     this.recorder.complete('admin', out.kind === 'ok' ? 'ok' : out.kind === 'timeout' ? 'info' : 'fail', 'auth', {}, t);
     if (out.kind === 'ok') this.adminChanges++;
-    return out.kind === 'ok';
+    // A retried setup step whose earlier attempt landed after its client gave up.
+    const already = out.kind === 'error' && out.error instanceof Error && out.error.message.includes('already exists');
+    return out.kind === 'ok' || (alreadyCounts && already);
   }
 
   private async setUp(): Promise<void> {
@@ -160,10 +186,7 @@ export class AuthWorkload {
     ];
     for (const step of steps) {
       // Retried until it lands (a duplicate from a timed-out attempt answers "already exists").
-      for (let attempt = 0; attempt < 50 && !this.stopped; attempt++) {
-        if (await this.adminCall(step)) break;
-        if (this.stopped) return;
-      }
+      while (!this.stopped && !(await this.adminCall(step, true))) await this.sleep(100);
     }
   }
 
@@ -203,18 +226,27 @@ export class AuthWorkload {
       }
       if (token === undefined && this.rand.chance(0.9)) token = await this.login(target, user);
       const key = this.rand.pick(KEYS);
+      const compareKey = this.rand.pick(KEYS);
+      const asTxn = this.rand.chance(0.3);
       const value = `p${process}-${this.seq++}`;
       const t = this.loop.nowMs;
-      this.recorder.invoke(process, 'write', { key, value, user }, t, target);
+      this.recorder.invoke(process, asTxn ? 'txn' : 'write', { key, value, user }, t, target);
       const held = token;
       const out = await callMember(this.loop, this.rand, this.services, target, this.options, async (s) => {
         const api = this.authApi(s, target);
         if (api === undefined) throw new Error('member down');
         const ai = held === undefined ? NO_CREDENTIAL : api.authInfo(held);
-        return s.kv.put({ key: enc(key), value: enc(value) }, 0, ai);
+        if (!asTxn) return s.kv.put({ key: enc(key), value: enc(value) }, 0, ai);
+        // A txn whose branches write different keys: both branches must be permitted.
+        const other = KEYS[(KEYS.indexOf(key) + 1) % KEYS.length] ?? 'k0';
+        return s.kv.txn(
+          { compare: [{ key: enc(compareKey), result: 0, target: 0, version: 0 }], success: [{ requestPut: { key: enc(key), value: enc(value) } }], failure: [{ requestPut: { key: enc(other), value: enc(`${value}f`) } }] },
+          0,
+          ai,
+        );
       });
       if (out.kind === 'error' && isEtcdError(out.error, 'InvalidAuthToken')) token = undefined;
-      this.recorder.complete(process, out.kind === 'ok' ? 'ok' : out.kind === 'timeout' ? 'info' : 'fail', 'write', { key, value, user }, this.loop.nowMs, target);
+      this.recorder.complete(process, out.kind === 'ok' ? 'ok' : out.kind === 'timeout' ? 'info' : 'fail', asTxn ? 'txn' : 'write', { key, value, user }, this.loop.nowMs, target);
       this.completed++;
       await this.sleep(this.rand.between(0, this.options.thinkMsMax));
     }
