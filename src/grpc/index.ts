@@ -40,7 +40,7 @@ export * from './generated/authpb.js';
 export * from './generated/etcdserverpb.js';
 export * from './generated/v3lockpb.js';
 export * from './generated/v3electionpb.js';
-export { PeerTransport, peerRequest } from './peer-transport.js';
+export { PeerRequester, PeerTransport, peerRequest } from './peer-transport.js';
 export type { PeerTransportOptions, PeerStats, PeerTls, JsonRoute } from './peer-transport.js';
 export { createLeaseForwarder, serveLeaseRoutes, LEASE_RENEW_PATH, LEASE_TTL_PATH } from './peer-lease.js';
 export { PeerCodecError, encodeBatch, decodeBatch, checkMessage, FrameParser, frame } from './peer-codec.js';

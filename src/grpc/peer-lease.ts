@@ -6,7 +6,7 @@
  */
 import { EtcdError } from '../api/index.js';
 import type { LeaseApi, LeaseForwarder, TimeToLiveResult } from '../api/index.js';
-import { peerRequest } from './peer-transport.js';
+import { PeerRequester } from './peer-transport.js';
 import type { ClientTls } from './tls.js';
 import type { PeerTransport } from './peer-transport.js';
 
@@ -72,12 +72,14 @@ export function createLeaseForwarder(peerUrlOf: (memberId: bigint) => string | u
     if (url === undefined) throw new Error(`no peer URL for leader ${leaderId.toString(16)}`);
     return url;
   };
+  // One kept session per leader: keep-alives arrive every few seconds per lease.
+  const peers = new PeerRequester(tls);
   return {
     async keepAlive(leaderId, id) {
-      return unwrap<number>(await peerRequest(urlOf(leaderId), LEASE_RENEW_PATH, { id: id.toString() }, timeoutMs, tls));
+      return unwrap<number>(await peers.request(urlOf(leaderId), LEASE_RENEW_PATH, { id: id.toString() }, timeoutMs));
     },
     async timeToLive(leaderId, id, withKeys): Promise<TimeToLiveResult> {
-      const t = unwrap<WireTimeToLive>(await peerRequest(urlOf(leaderId), LEASE_TTL_PATH, { id: id.toString(), keys: withKeys }, timeoutMs, tls));
+      const t = unwrap<WireTimeToLive>(await peers.request(urlOf(leaderId), LEASE_TTL_PATH, { id: id.toString(), keys: withKeys }, timeoutMs));
       return { id: BigInt(t.id), ttlSeconds: t.ttlSeconds, grantedTtlSeconds: t.grantedTtlSeconds, keys: t.keys.map((k) => new Uint8Array(Buffer.from(k, 'base64'))) };
     },
   };

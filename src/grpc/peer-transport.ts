@@ -459,33 +459,90 @@ export async function peerRequest(url: string, path: string, body: unknown, time
   const session = connectPeer(url, tls);
   session.on('error', () => undefined);
   try {
-    return await new Promise<unknown>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`peer ${url}${path} timed out`)), timeoutMs);
-      session.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      const stream = session.request(
-        body === undefined ? { ':method': 'GET', ':path': path } : { ':method': 'POST', ':path': path, 'content-type': 'application/json' },
-        { endStream: body === undefined },
-      );
-      if (body !== undefined) stream.end(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
-      let status = 0;
-      const chunks: Buffer[] = [];
-      stream.on('response', (h) => (status = Number(h[':status'])));
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      stream.on('end', () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (status !== 200) reject(new Error(`peer ${url}${path} answered ${status}: ${text}`));
-        else resolve(text === '' ? undefined : (JSON.parse(text) as unknown));
-      });
-    });
+    return await requestOn(session, url, path, body, timeoutMs);
   } finally {
     session.destroy();
+  }
+}
+
+/** One JSON request on an open session; rejects on a non-200 answer, a session error or after `timeoutMs`. */
+function requestOn(session: ClientHttp2Session, url: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+  return new Promise<unknown>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`peer ${url}${path} timed out`)), timeoutMs);
+    const onSessionError = (error: unknown): void => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    session.once('error', onSessionError);
+    const settle = (): void => {
+      clearTimeout(timer);
+      session.off('error', onSessionError);
+    };
+    const stream = session.request(
+      body === undefined ? { ':method': 'GET', ':path': path } : { ':method': 'POST', ':path': path, 'content-type': 'application/json' },
+      { endStream: body === undefined },
+    );
+    if (body !== undefined) stream.end(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+    let status = 0;
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('error', (error) => {
+      settle();
+      reject(error);
+    });
+    stream.on('close', () => {
+      settle();
+      reject(new Error(`peer ${url}${path} closed the stream`));
+    });
+    stream.on('end', () => {
+      settle();
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (status !== 200) reject(new Error(`peer ${url}${path} answered ${status}: ${text}`));
+      else resolve(text === '' ? undefined : (JSON.parse(text) as unknown));
+    });
+  });
+}
+
+/**
+ * JSON requests to peers over one kept HTTP/2 session per peer URL, for routes called often
+ * (forwarded lease keep-alives): no connection set-up per request. A session that errs, closes
+ * or lets a request time out is dropped, and the next request dials again.
+ */
+export class PeerRequester {
+  private readonly sessions = new Map<string, ClientHttp2Session>();
+
+  constructor(private readonly tls?: ClientTls) {}
+
+  async request(url: string, path: string, body: unknown, timeoutMs: number): Promise<unknown> {
+    const session = this.session(url);
+    try {
+      return await requestOn(session, url, path, body, timeoutMs);
+    } catch (error) {
+      this.drop(url, session);
+      throw error;
+    }
+  }
+
+  close(): void {
+    for (const [url, session] of this.sessions) this.drop(url, session);
+  }
+
+  private session(url: string): ClientHttp2Session {
+    const open = this.sessions.get(url);
+    if (open !== undefined && !open.closed && !open.destroyed) return open;
+    const session = connectPeer(url, this.tls);
+    session.on('error', () => this.drop(url, session));
+    session.on('close', () => this.drop(url, session));
+    session.on('goaway', () => this.drop(url, session));
+    // An idle cached session must not keep the process alive.
+    session.unref();
+    this.sessions.set(url, session);
+    return session;
+  }
+
+  private drop(url: string, session: ClientHttp2Session): void {
+    if (this.sessions.get(url) === session) this.sessions.delete(url);
+    if (!session.destroyed) session.destroy();
   }
 }
