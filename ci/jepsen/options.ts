@@ -33,6 +33,8 @@ export interface JepsenOptions {
   readonly faultS: number;
   /** Healed cluster, workload still running: every member must serve again. */
   readonly recoveryS: number;
+  /** The recovery phase goes on until an op succeeds, up to this long. */
+  readonly recoveryMaxS: number;
   readonly net: NetMode;
   readonly compare: boolean;
   readonly checkTimeoutS: number;
@@ -56,6 +58,7 @@ export const DEFAULTS: JepsenOptions = {
   quietS: 4,
   faultS: 4,
   recoveryS: 4,
+  recoveryMaxS: 30,
   net: 'auto',
   compare: false,
   checkTimeoutS: 120,
@@ -65,7 +68,7 @@ export const DEFAULTS: JepsenOptions = {
 
 export const USAGE = `usage: npm run jepsen -- [--nodes 3] [--time 30] [--workload ${WORKLOADS.join('|')}]
        [--nemesis ${FAULT_KINDS.join(',')}|none] [--target ${TARGETS.join('|')}] [--compare] [--seed N] [--out dir]
-       [--clients 6] [--keys 4] [--op-timeout-ms 1500] [--quiet 4] [--fault 4] [--recovery 4]
+       [--clients 6] [--keys 4] [--op-timeout-ms 1500] [--quiet 4] [--fault 4] [--recovery 4] [--recovery-max 30]
        [--net auto|netns|loopback] [--check-timeout 120] [--compiled]
        [--schedule periodic|generated]
        npm run jepsen -- --cleanup      removes leftover namespaces, bridges and members of earlier runs
@@ -124,6 +127,7 @@ export function parseArgs(argv: readonly string[]): Command {
       case '--quiet': o.quietS = positiveNumber(flag, value(), false); break;
       case '--fault': o.faultS = positiveNumber(flag, value(), false); break;
       case '--recovery': o.recoveryS = positiveNumber(flag, value(), false); break;
+      case '--recovery-max': o.recoveryMaxS = positiveNumber(flag, value(), false); break;
       case '--net': o.net = oneOf(flag, value(), ['auto', 'netns', 'loopback'] as const); break;
       case '--compare': o.compare = true; break;
       case '--compiled': o.compiled = true; break;

@@ -30,6 +30,8 @@ export interface Summary {
   readonly faults: readonly FaultRecord[];
   /** ok operations in the recovery phase (after every fault was healed). */
   readonly recoveryOk: number;
+  /** Seconds from the heal to the first ok op; null if none came within --recovery-max. */
+  readonly recoveredAfterS: number | null;
   readonly checkMs: number;
   readonly outDir: string;
   readonly notes: readonly string[];
@@ -45,7 +47,7 @@ export function summaryText(s: Summary): string {
     `jepsen: ${s.target}, ${s.nodes} nodes, workload ${s.workload} (${s.model}), nemesis ${s.nemesis.join(',') || 'none'}, net ${s.net}, seed ${s.seed}`,
     `verdict: ${s.verdict}`,
     `ops: ${s.ops.invoked} invoked, ${s.ops.ok} ok, ${s.ops.fail} fail, ${s.ops.info} info; ${s.ops.errors} of the fail/info were failed requests, the rest answers (ok/fail/info by f: ${byF})`,
-    `throughput: ${s.okPerS.toFixed(1)} ok ops/s over ${s.workloadS.toFixed(1)} s; ${s.recoveryOk} ok in the recovery phase`,
+    `throughput: ${s.okPerS.toFixed(1)} ok ops/s over ${s.workloadS.toFixed(1)} s; ${s.recoveryOk} ok in the recovery phase, first ${s.recoveredAfterS === null ? 'never' : `${s.recoveredAfterS.toFixed(1)} s after the heal`}`,
     `faults applied: ${s.faultsApplied}`,
     ...s.faults.map((f) => `  ${(f.atMs / 1000).toFixed(1).padStart(6)}s ${f.applied ? ' ' : '!'} ${f.action}: ${f.notes.join('; ')}`),
     ...s.notes.map((n) => `note: ${n}`),

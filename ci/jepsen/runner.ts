@@ -60,6 +60,22 @@ function scheduleOf(o: JepsenOptions, names: readonly NodeName[], kinds: readonl
   return generateSchedule(o.seed, { nodes: names, durationMs, families, maxEpisodes, maxEpisodeMs: o.faultS * 1000 });
 }
 
+/**
+ * The recovery phase: at least `recoveryS`, and until an op succeeds after the heal (members
+ * restarted under load may take many seconds to serve), at most `recoveryMaxS`. Returns the
+ * seconds from heal to the first ok, or undefined if none came.
+ */
+async function waitForRecovery(workers: Workers, okAtHeal: number, o: JepsenOptions): Promise<number | undefined> {
+  const startedMs = Date.now();
+  let recoveredAfterS: number | undefined;
+  for (;;) {
+    const elapsedMs = Date.now() - startedMs;
+    if (recoveredAfterS === undefined && workers.stats.ok > okAtHeal) recoveredAfterS = elapsedMs / 1000;
+    if (elapsedMs >= o.recoveryS * 1000 && (recoveredAfterS !== undefined || elapsedMs >= o.recoveryMaxS * 1000)) return recoveredAfterS;
+    await sleep(100);
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Phase {
@@ -133,7 +149,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     for (const n of names) await driver.apply({ f: 'resume', node: { by: 'id', id: n } });
     for (const n of names) await driver.apply({ f: 'restart', node: { by: 'id', id: n } });
     const okBeforeRecovery = workers.stats.ok;
-    await sleep(o.recoveryS * 1000);
+    const recoveredAfterS = await waitForRecovery(workers, okBeforeRecovery, o);
     const stats: ClientStats = await workers.stop();
     // Let the watchers receive the last writes before their sessions end.
     if (watchers !== undefined) {
@@ -143,7 +159,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     }
     const workloadS = nowNs() / 1e9;
     const recoveryOk = stats.ok - okBeforeRecovery;
-    if (recoveryOk === 0) notes.push('no operation succeeded after the faults were healed (liveness)');
+    if (recoveredAfterS === undefined) notes.push(`no operation succeeded within ${o.recoveryMaxS} s after the faults were healed (liveness)`);
     const faultsApplied = driver.faultsApplied();
     const netMode = net.mode;
     const namespaces = [...net.namespaces];
@@ -153,7 +169,7 @@ export async function runJepsen(o: JepsenOptions, log: (line: string) => void = 
     const { summary, text } = checkAndWrite(outDir, recorder.history(), model, o.checkTimeoutS * 1000, (c) => ({
       target: o.target, workload: o.workload, model: c.model, nodes: o.nodes, nemesis: kinds, net: netMode, namespaces, seed: o.seed,
       verdict: c.verdict, workloadS, ops: stats, okPerS: stats.ok / workloadS, faultsApplied, faults: driver.faults,
-      recoveryOk, checkMs: c.checkMs, outDir, notes,
+      recoveryOk, recoveredAfterS: recoveredAfterS ?? null, checkMs: c.checkMs, outDir, notes,
     }));
     return { summary, checkText: text, exitCode: summary.verdict === 'valid' ? 0 : summary.verdict === 'invalid' ? 1 : 2 };
   } finally {

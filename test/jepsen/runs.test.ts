@@ -28,7 +28,7 @@ function namespaces(): string[] {
 async function shortRun(overrides: Partial<JepsenOptions>): Promise<RunResult> {
   const out = mkdtempSync(join(tmpdir(), 'tsetcd-jepsen-test-'));
   const lines: string[] = [];
-  const options: JepsenOptions = { ...DEFAULTS, timeS: 8, quietS: 1, faultS: 2, recoveryS: 2, clients: 4, out, ...overrides };
+  const options: JepsenOptions = { ...DEFAULTS, timeS: 8, quietS: 2, faultS: 2, recoveryS: 2, recoveryMaxS: 30, clients: 4, out, ...overrides };
   try {
     const r = await runJepsen(options, (l) => lines.push(l));
     if (r.summary.verdict !== 'valid') console.log(`${lines.join('\n')}\n${r.checkText}\nhistory kept in ${out}`);
@@ -37,6 +37,7 @@ async function shortRun(overrides: Partial<JepsenOptions>): Promise<RunResult> {
     expect(r.summary.ops.ok).toBeGreaterThanOrEqual(OK_OPS_MIN);
     expect(r.summary.faultsApplied).toBeGreaterThanOrEqual(1);
     expect(r.summary.recoveryOk).toBeGreaterThan(0);
+    expect(r.summary.recoveredAfterS).not.toBeNull();
     // The history on disk is what was checked, nemesis ops included.
     const history = decodeJsonl(readFileSync(join(out, 'history.jsonl'), 'utf8'));
     expect(history.filter((o) => o.process !== 'nemesis' && o.type === 'ok')).toHaveLength(r.summary.ops.ok);

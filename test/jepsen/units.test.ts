@@ -167,7 +167,7 @@ describe('checkAndWrite', () => {
       const { summary, text } = checkAndWrite(dir, history, 'cas-register', 10_000, (c) => ({
         target: 'tsetcd', workload: 'register', model: c.model, nodes: 3, nemesis: ['kill'], net: 'loopback', namespaces: [], seed: 1,
         verdict: c.verdict, workloadS: 1, ops: stats, okPerS: 3, faultsApplied: 1,
-        faults: [{ atMs: 0, action: 'kill n1', applied: true, notes: ['killed n1'] }], recoveryOk: 0, checkMs: c.checkMs, outDir: dir, notes: [],
+        faults: [{ atMs: 0, action: 'kill n1', applied: true, notes: ['killed n1'] }], recoveryOk: 0, recoveredAfterS: null, checkMs: c.checkMs, outDir: dir, notes: [],
       }));
       expect(summary.verdict).toBe('invalid');
       expect(text).toContain('verdict: invalid');
