@@ -14,11 +14,12 @@ export {
   isolateRule,
   bridgeRule,
   slowLinkRule,
+  delayMatchingRule,
 } from './network.js';
 export type { LinkVerdict, LinkContext, NetRule, RuleCategory, SimNetworkOptions, NodeProcessState, NetworkStats } from './network.js';
 export { SimDiskDevice, SimDisk, normalizePath, parentOf } from './disk.js';
 export type { SimDiskOptions, CrashReport, DiskStats } from './disk.js';
-export { drawFaultProfile, withoutFaults, networkOptions, diskOptions, clockOptions, drawIntervalMs, formatFaultProfile } from './faults.js';
+export { drawFaultProfile, withoutFaults, networkOptions, diskOptions, clockOptions, drawIntervalMs, formatFaultProfile, DEFAULT_SNAPSHOT } from './faults.js';
 export type {
   FaultProfile,
   NetworkProfile,
@@ -28,6 +29,11 @@ export type {
   NodeClockProfile,
   ClockProfile,
   DiskProfile,
+  PowerLossProfile,
+  CrashTriggerProfile,
+  SlowTickProfile,
+  SnapshotProfile,
+  SnapDelayProfile,
 } from './faults.js';
 export { SimLogSink } from './logger.js';
 export type { LogLevel, SimLogSinkOptions } from './logger.js';
