@@ -89,7 +89,10 @@ export interface RunOptions {
 }
 
 /** Runs one tsetcdctl command line; resolves with the process exit code. */
-export async function runCtl(argv: readonly string[], io: CtlIo, options: RunOptions = {}): Promise<number> {
+export async function runCtl(argv: readonly string[], rawIo: CtlIo, options: RunOptions = {}): Promise<number> {
+  // stdin can be read once: a --user password prompt and a command (txn, put) may both ask.
+  let stdin: Promise<string> | undefined;
+  const io: CtlIo = { ...rawIo, readStdin: () => (stdin ??= rawIo.readStdin()) };
   const clients = new Map<string, EtcdGrpcClient>();
   try {
     const name = findCommand(argv);
