@@ -8,13 +8,14 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServerFlags, FlagError } from '../../src/cli/flags.js';
 import { GLOBAL_FLAGS, parseArgs } from '../../src/cli/ctl/flags.js';
 import { clientOptionsFor, tlsConfigFromFlags } from '../../src/cli/ctl/tls.js';
-import { ensureSelfSignedCertificate } from '../../src/env/node/index.js';
+import { createCertificate, ensureSelfSignedCertificate } from '../../src/env/node/index.js';
 import type { Logger } from '../../src/env/index.js';
 import {
   PeerTransport,
@@ -258,6 +259,30 @@ describe('client port over TLS', () => {
       client.close();
       skip.close();
       strict.close();
+      await closeFront(f);
+    }
+  }, SLOW_MS);
+
+  it('refuses an expired client certificate from the trusted CA, and offers http/1.1 before h2', async () => {
+    const f = await tlsFront('cert-auth');
+    const expired = createCertificate({ commonName: 'alice', startOffsetDays: -400, validityDays: 365 }, pki.pem.ca);
+    const old = createGrpcClient(`https://127.0.0.1:${f.port}`, { tls: { ca: ca(), cert: Buffer.from(expired.certPem), key: Buffer.from(expired.keyPem) }, ownConnection: true });
+    try {
+      await expect(old.unary('range', { key: Buffer.from('k') }, { deadlineMs: 2000 })).rejects.toMatchObject({ grpcCode: expect.any(Number) });
+      expect(f.seen).toEqual([]);
+      // A client offering both (curl, browsers) gets HTTP/1.1, which the gateway serves; gRPC offers only h2.
+      const negotiated = async (offer: string[]): Promise<string | false> =>
+        new Promise((resolve, reject) => {
+          const s = tlsConnect({ host: '127.0.0.1', port: f.port, ca: ca(), ...alice(), ALPNProtocols: offer }, () => {
+            resolve(s.alpnProtocol ?? false);
+            s.destroy();
+          });
+          s.on('error', reject);
+        });
+      expect(await negotiated(['h2', 'http/1.1'])).toBe('http/1.1');
+      expect(await negotiated(['h2'])).toBe('h2');
+    } finally {
+      old.close();
       await closeFront(f);
     }
   }, SLOW_MS);
