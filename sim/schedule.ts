@@ -78,12 +78,14 @@ export function scheduleOfRun(run: SimRunOptions, result: SimRunResult, note?: s
 
 /**
  * What kind of failure a run had, stable across replays that fail the same way: the status and
- * the message's first words (numbers, keys and node names after a ':' or '(' left out).
+ * the message's first words up to a ':' or '(' (after it come node names, keys, indexes), or for
+ * a failed assertion the assertion's own words with numbers as N.
  */
 export function failureClass(result: Pick<SimRunResult, 'status' | 'message'>): string {
   if (result.status === 'pass') return 'pass';
-  const head = (result.message.split('\n')[0] ?? '').split(/[:(]/)[0] ?? '';
-  return `${result.status}: ${head.replace(/\d+/g, 'N').trim()}`;
+  const parts = (result.message.split('\n')[0] ?? '').replace(/\d+/g, 'N').split(/[:(]/).map((p) => p.trim());
+  const words = parts[0] === 'assertion failed' || parts[0] === 'unexpected error' ? parts.slice(0, 2) : parts.slice(0, 1);
+  return `${result.status}: ${words.join(': ')}`;
 }
 
 /** JSON with one step per line, so a diff of two schedules reads step by step. */

@@ -133,7 +133,7 @@ describe('shrinking a failing schedule', () => {
     };
     const result = await shrinkSchedule(file, { maxRuns: 500, run });
     expect(result.shrunk.steps.map((s) => (s.action.f === 'heal' ? s.action.id : ''))).toEqual(['a', 'b']);
-    expect(result.failure).toBe('crash: assertion failed');
+    expect(result.failure).toBe('crash: assertion failed: x');
     // The shrinking itself is a deterministic function of the input and the run budget.
     const again = await shrinkSchedule(file, { maxRuns: 500, run });
     expect(again).toEqual(result);

@@ -40,6 +40,14 @@ describe('schedule files', () => {
     expect(parseScheduleFile(formatScheduleFile({ ...FILE, steps: [] })).steps).toEqual([]);
   });
 
+  it('failure classes keep what a replay reproduces and drop what it may not (numbers, node names, keys)', () => {
+    expect(failureClass({ status: 'pass', message: 'ok' })).toBe('pass');
+    expect(failureClass({ status: 'correctness', message: 'leader completeness: n4, leader of term 3, lacks entry 44\nmore' })).toBe('correctness: leader completeness');
+    expect(failureClass({ status: 'crash', message: 'assertion failed: commit 178 beyond last index 159\n  at x' })).toBe('crash: assertion failed: commit N beyond last index N');
+    expect(failureClass({ status: 'correctness', message: 'history is not linearizable (keys k1, k2)' })).toBe('correctness: history is not linearizable');
+    expect(failureClass({ status: 'liveness', message: 'no convergence within 20000ms after healing: no leader' })).toBe('liveness: no convergence within Nms after healing');
+  });
+
   it('reject malformed files naming the problem', () => {
     const bad = (patch: Record<string, unknown>): string => JSON.stringify({ ...FILE, ...patch });
     expect(() => parseScheduleFile('{')).toThrow(ScheduleFormatError);
