@@ -47,7 +47,7 @@ const io: CtlIo = {
   },
 };
 
-runCtl(process.argv.slice(2), io).then(
+runCtl(process.argv.slice(2), io, { env: process.env }).then(
   (code) => {
     process.exitCode = code;
     // Output is flushed by the time the event loop drains; exit explicitly only when it does not.

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { startTsetcd } from '../../ci/golden-auth/tsetcd.js';
 import { permRange, prefixRangeEnd, roleGetText } from '../../src/cli/ctl/auth.js';
 import type { CtlIo } from '../../src/cli/ctl/io.js';
-import { runCtl } from '../../src/cli/ctl/main.js';
+import { envArgs, runCtl } from '../../src/cli/ctl/main.js';
 import { goQuote } from '../../src/cli/ctl/print.js';
 import { GrpcCode, Permission_Type } from '../../src/grpc/index.js';
 import type { ClientCallOptions, EtcdGrpcClient } from '../../src/grpc/index.js';
@@ -62,7 +62,12 @@ function fakeClient(answers: Record<string, Answer | Answer[]>, calls: Call[]): 
   return client as unknown as EtcdGrpcClient;
 }
 
-async function run(argv: readonly string[], client: EtcdGrpcClient, stdin = ''): Promise<{ out: string; err: string; code: number }> {
+async function run(
+  argv: readonly string[],
+  client: EtcdGrpcClient,
+  stdin = '',
+  env: Record<string, string> = {},
+): Promise<{ out: string; err: string; code: number }> {
   let out = '';
   let err = '';
   const io: CtlIo = {
@@ -73,7 +78,7 @@ async function run(argv: readonly string[], client: EtcdGrpcClient, stdin = ''):
     nowMs: () => 0,
     writeFile: () => Promise.reject(new Error('no files')),
   };
-  const code = await runCtl(argv, io, { connect: () => client });
+  const code = await runCtl(argv, io, { connect: () => client, env });
   return { out, err, code };
 }
 
@@ -216,6 +221,30 @@ describe('--user login', () => {
     const r = await run(['--user=alice:pw', 'watch', 'k'], client);
     expect(calls.map((c) => [c.key, c.token])).toEqual([['authenticate', undefined], ['watch', 'tok.w']]);
     expect(r.code).not.toBe(0);
+  });
+});
+
+describe('ETCDCTL_* environment', () => {
+  it('sets global flags, ignores ETCDCTL_API and unknown names, and refuses a flag given twice', () => {
+    expect(envArgs({ ETCDCTL_API: '3', ETCDCTL_USER: 'a:b', ETCDCTL_WRITE_OUT: 'json', ETCDCTL_BOGUS: '1', PATH: '/bin' }, ['get', 'k'])).toEqual([
+      '--user=a:b',
+      '--write-out=json',
+    ]);
+    expect(() => envArgs({ ETCDCTL_USER: 'a:b' }, ['--user=c:d', 'get', 'k'])).toThrow(
+      'conflicting environment variable "ETCDCTL_USER" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)',
+    );
+    expect(() => envArgs({ ETCDCTL_WRITE_OUT: 'json' }, ['-w', 'simple', 'get', 'k'])).toThrow('ETCDCTL_WRITE_OUT');
+  });
+
+  it('logs in with ETCDCTL_USER and ETCDCTL_PASSWORD', async () => {
+    const calls: Call[] = [];
+    const client = fakeClient({ authenticate: () => ({ header, token: 'tok.env' }), userList: () => ({ header, users: ['root'] }) }, calls);
+    const r = await run(['user', 'list'], client, '', { ETCDCTL_USER: 'root', ETCDCTL_PASSWORD: 'pw' });
+    expect(r).toEqual({ out: 'root\n', err: '', code: 0 });
+    expect(calls.map((c) => [c.key, c.request, c.token])).toEqual([
+      ['authenticate', { name: 'root', password: 'pw' }, undefined],
+      ['userList', {}, 'tok.env'],
+    ]);
   });
 });
 

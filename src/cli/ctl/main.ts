@@ -86,6 +86,28 @@ function globalOptions(args: ParsedArgs): GlobalOptions {
 export interface RunOptions {
   /** Overrides how a client is made for an endpoint (tests). */
   readonly connect?: (endpoint: string) => EtcdGrpcClient;
+  /** The environment: ETCDCTL_<FLAG> sets a global flag (ETCDCTL_USER, ETCDCTL_ENDPOINTS, ...). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * etcdctl's environment: ETCDCTL_<FLAG> stands for a global flag given first on the command
+ * line; the same flag given as well is an error, as etcd's pkg/flags has it.
+ */
+export function envArgs(env: Readonly<Record<string, string | undefined>>, argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [key, value] of Object.entries(env)) {
+    if (!key.startsWith('ETCDCTL_') || key === 'ETCDCTL_API' || value === undefined) continue;
+    const name = key.slice('ETCDCTL_'.length).toLowerCase().replaceAll('_', '-');
+    const spec = GLOBAL_FLAGS[name];
+    if (spec === undefined) continue;
+    const given = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || (spec.short !== undefined && (a === `-${spec.short}` || a.startsWith(`-${spec.short}=`))));
+    if (given) {
+      throw new CtlError(ExitCode.Error, `conflicting environment variable "${key}" is shadowed by corresponding command-line flag (either unset environment variable or disable flag)`);
+    }
+    out.push(`--${name}=${value}`);
+  }
+  return out;
 }
 
 /** Runs one tsetcdctl command line; resolves with the process exit code. */
@@ -95,6 +117,7 @@ export async function runCtl(argv: readonly string[], rawIo: CtlIo, options: Run
   const io: CtlIo = { ...rawIo, readStdin: () => (stdin ??= rawIo.readStdin()) };
   const clients = new Map<string, EtcdGrpcClient>();
   try {
+    argv = [...envArgs(options.env ?? {}, argv), ...argv];
     const name = findCommand(argv);
     if (name === 'version') {
       io.out(`tsetcdctl version: ${CTL_VERSION}\nAPI version: 3.5\n`);
