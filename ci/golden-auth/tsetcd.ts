@@ -15,10 +15,11 @@ export interface Tsetcd {
 }
 
 /** Resolves once the member has a leader and has published itself. */
-export async function startTsetcd(): Promise<Tsetcd> {
+export async function startTsetcd(extraFlags: readonly string[] = []): Promise<Tsetcd> {
   const dir = mkdtempSync(join(tmpdir(), 'tsetcd-auth-diff-'));
   const flags = parseServerFlags(
     [
+      ...extraFlags,
       '--data-dir', dir, '--bcrypt-cost', '4', '--log-level', 'error',
       '--listen-client-urls', 'http://127.0.0.1:0', '--advertise-client-urls', 'http://127.0.0.1:2379',
       '--listen-peer-urls', 'http://127.0.0.1:0', '--initial-advertise-peer-urls', 'http://127.0.0.1:2380',

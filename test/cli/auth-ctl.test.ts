@@ -10,7 +10,7 @@ import { permRange, prefixRangeEnd, roleGetText } from '../../src/cli/ctl/auth.j
 import type { CtlIo } from '../../src/cli/ctl/io.js';
 import { envArgs, runCtl } from '../../src/cli/ctl/main.js';
 import { goQuote } from '../../src/cli/ctl/print.js';
-import { GrpcCode, Permission_Type } from '../../src/grpc/index.js';
+import { GrpcCode, Permission_Type, createGrpcClient, isGrpcStatusError } from '../../src/grpc/index.js';
 import type { ClientCallOptions, EtcdGrpcClient } from '../../src/grpc/index.js';
 import { ours } from './ctl-harness.js';
 
@@ -389,4 +389,61 @@ describe('auth status against tsetcd (etcd 3.5 API)', () => {
       await member.close();
     }
   }, 30_000);
+});
+
+describe('a token that expires during a run (tsetcd, simple tokens, --auth-token-ttl=1)', () => {
+  it('is refused, and the next call logs in again and succeeds (lock: unlock and revoke after an idle hold)', async () => {
+    const member = await startTsetcd(['--auth-token-ttl', '1']);
+    try {
+      for (const argv of [['user', 'add', 'root:pw'], ['user', 'add', 'u:p'], ['role', 'add', 'locker'],
+        ['role', 'grant-permission', 'locker', 'readwrite', 'l1', '--prefix'], ['user', 'grant-role', 'u', 'locker'], ['auth', 'enable']]) {
+        expect((await ours(member.endpoint, argv)).code, argv.join(' ')).toBe(0);
+      }
+      // Every call of the run, with the error it got, through a spy under the login layer.
+      const seen: string[] = [];
+      const spy = (endpoint: string): EtcdGrpcClient => {
+        const inner = createGrpcClient(endpoint);
+        return {
+          ...inner,
+          unary: (async (key: never, request: never, options?: ClientCallOptions) => {
+            try {
+              const resp = await inner.unary(key, request, options);
+              seen.push(`${String(key)} ok`);
+              return resp;
+            } catch (error) {
+              seen.push(`${String(key)} ${isGrpcStatusError(error) ? error.message : String(error)}`);
+              throw error;
+            }
+          }) as EtcdGrpcClient['unary'],
+          bidi: inner.bidi.bind(inner),
+          serverStream: inner.serverStream.bind(inner),
+          close: () => inner.close(),
+        };
+      };
+      let out = '';
+      const interrupt = new AbortController();
+      const io: CtlIo = {
+        out: (t) => void (out += t),
+        err: (t) => void (out += t),
+        readStdin: () => Promise.resolve(''),
+        interrupt: interrupt.signal,
+        nowMs: () => 0,
+        writeFile: () => Promise.reject(new Error('no files')),
+      };
+      const running = runCtl([`--endpoints=${member.endpoint}`, '--user=u:p', 'lock', 'l1'], io, { connect: spy });
+      // Once the lock is held, hold it well past the token's 1 s without a unary call, then Ctrl-C.
+      for (let i = 0; i < 600 && !out.includes('\n'); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      interrupt.abort();
+      expect(await running).toBe(0);
+      expect(out).toMatch(/^l1\/[0-9a-f]+\n\n$/);
+      const unlocks = seen.filter((s) => s.startsWith('unlock'));
+      expect(unlocks).toEqual(['unlock etcdserver: invalid auth token', 'unlock ok']);
+      expect(seen.filter((s) => s === 'authenticate ok')).toHaveLength(2);
+      // The release after Ctrl-C reaches the server (it must not carry the aborted interrupt).
+      expect(seen.at(-1)).toBe('leaseRevoke ok');
+    } finally {
+      await member.close();
+    }
+  }, 60_000);
 });

@@ -16,6 +16,9 @@ export const CONCURRENCY_FLAGS: FlagSpecs = {
 
 const enc = new TextEncoder();
 
+/** Release calls run after Ctrl-C: with the command's deadline but not the (aborted) interrupt. */
+const releaseOptions = (ctx: CtlContext): { deadlineMs: number } => ({ deadlineMs: ctx.global.commandTimeoutMs });
+
 interface Session {
   readonly lease: bigint;
   close(): Promise<void>;
@@ -37,7 +40,7 @@ async function openSession(ctx: CtlContext, ttlSeconds: bigint): Promise<Session
     async close(): Promise<void> {
       clearInterval(timer);
       call.cancel();
-      await ctx.client.unary('leaseRevoke', { ID: lease }, ctx.callOptions()).catch(() => undefined);
+      await ctx.client.unary('leaseRevoke', { ID: lease }, releaseOptions(ctx)).catch(() => undefined);
     },
   };
 }
@@ -59,7 +62,7 @@ export async function lockCommand(ctx: CtlContext, args: ParsedArgs): Promise<vo
     const got = await rpc(() => ctx.client.unary('range', { key: resp.key }, ctx.callOptions()));
     for (const kv of got.kvs) printKv(ctx.io, ctx.global.hex, false, kv);
     await untilInterrupted(ctx);
-    await ctx.client.unary('unlock', { key: resp.key }, ctx.callOptions()).catch(() => undefined);
+    await ctx.client.unary('unlock', { key: resp.key }, releaseOptions(ctx)).catch(() => undefined);
   } finally {
     await session.close();
   }
@@ -91,7 +94,7 @@ export async function electCommand(ctx: CtlContext, args: ParsedArgs): Promise<v
       const got = await rpc(() => ctx.client.unary('range', { key: leader.key }, ctx.callOptions()));
       for (const kv of got.kvs) printKv(ctx.io, ctx.global.hex, false, kv);
       await untilInterrupted(ctx);
-      await ctx.client.unary('resign', { leader }, ctx.callOptions()).catch(() => undefined);
+      await ctx.client.unary('resign', { leader }, releaseOptions(ctx)).catch(() => undefined);
     }
   } finally {
     await session.close();
