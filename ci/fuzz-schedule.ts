@@ -43,7 +43,7 @@ function drawArbitrary(plan: FuzzPlan): fc.Arbitrary<Draw> {
   );
 }
 
-export function fileOf(plan: FuzzPlan, draw: Draw, note: string): ScheduleFile {
+function fileOf(plan: FuzzPlan, draw: Draw, note: string): ScheduleFile {
   const workload = plan.workload === 'mixed' ? (draw.seed % 2 === 0 ? 'register' : 'kv') : plan.workload;
   return {
     format: SCHEDULE_FORMAT,
