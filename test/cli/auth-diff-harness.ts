@@ -40,10 +40,15 @@ function differingBlocks(name: string, want: string, got: string): Map<string, s
   return out;
 }
 
-export async function playAgainstTsetcd(name: string, runnerFor: (endpoint: string) => CtlRunner): Promise<Map<string, string>> {
+/** serverFlags: e.g. JWT tokens instead of simple ones (etcd's goldens use simple tokens; no output depends on it). */
+export async function playAgainstTsetcd(
+  name: string,
+  runnerFor: (endpoint: string) => CtlRunner,
+  serverFlags: readonly string[] = [],
+): Promise<Map<string, string>> {
   const steps = parseScript(readFileSync(join(GOLDEN_DIR, `${name}.txt`), 'utf8'));
   const want = readFileSync(join(GOLDEN_DIR, 'recorded', `${name}.txt`), 'utf8');
-  const member = await startTsetcd();
+  const member = await startTsetcd(serverFlags);
   try {
     return differingBlocks(name, want, await runScript(steps, runnerFor(member.endpoint)));
   } finally {
