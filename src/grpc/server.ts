@@ -99,28 +99,49 @@ function firstMetadata(metadata: grpc.Metadata, name: string): string | undefine
   return typeof value === 'string' ? value : value.toString('utf8');
 }
 
-/** The signal is created on first use: most unary calls never look at it. */
+/**
+ * A call's CallContext. A class rather than an object literal of closures: it is built for every
+ * request, and most calls never look at the signal or the certificate, so those are computed on
+ * first use, with no per-call closures.
+ */
+class GrpcCallContext implements CallContext {
+  readonly authToken: string | undefined;
+  readonly requireLeader: boolean;
+  /** Read at once: grpc-js can only tell it while the call's stream is open. */
+  readonly peer: string;
+  private controller: AbortController | undefined;
+
+  constructor(
+    private readonly call: CallLike,
+    private readonly clientCertAuth: boolean,
+  ) {
+    this.authToken = firstMetadata(call.metadata, 'token') ?? firstMetadata(call.metadata, 'authorization');
+    this.requireLeader = firstMetadata(call.metadata, 'hasleader') === 'true';
+    this.peer = call.getPeer();
+  }
+
+  // grpc-js reports a certificate only once the handshake verified it (socket.authorized).
+  get certCommonName(): string | undefined {
+    return this.clientCertAuth ? commonNameOf(this.call.getAuthContext().sslPeerCertificate) : undefined;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      const c = new AbortController();
+      this.controller = c;
+      if (this.call.cancelled) c.abort();
+      else this.call.on('cancelled', () => c.abort());
+    }
+    return this.controller.signal;
+  }
+
+  metadata(name: string): string | undefined {
+    return firstMetadata(this.call.metadata, name.toLowerCase());
+  }
+}
+
 function makeContext(call: CallLike, clientCertAuth: boolean): CallContext {
-  let controller: AbortController | undefined;
-  return {
-    authToken: firstMetadata(call.metadata, 'token') ?? firstMetadata(call.metadata, 'authorization'),
-    requireLeader: firstMetadata(call.metadata, 'hasleader') === 'true',
-    peer: call.getPeer(),
-    // grpc-js reports a certificate only once the handshake verified it (socket.authorized).
-    get certCommonName(): string | undefined {
-      return clientCertAuth ? commonNameOf(call.getAuthContext().sslPeerCertificate) : undefined;
-    },
-    get signal(): AbortSignal {
-      if (controller === undefined) {
-        const c = new AbortController();
-        controller = c;
-        if (call.cancelled) c.abort();
-        else call.on('cancelled', () => c.abort());
-      }
-      return controller.signal;
-    },
-    metadata: (name) => firstMetadata(call.metadata, name.toLowerCase()),
-  };
+  return new GrpcCallContext(call, clientCertAuth);
 }
 
 function encodeResponse(descriptor: RpcDescriptor, response: unknown): Buffer {

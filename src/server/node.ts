@@ -7,7 +7,7 @@ import { utf8 } from '../util/bytes.js';
 import type { NodeId } from '../util/ids.js';
 import { NO_NODE } from '../util/ids.js';
 import type { StateMachine } from './state-machine.js';
-import { decodeEnvelope, encodeEnvelope, requestKey } from './envelope.js';
+import { decodeEnvelope, encodeEnvelope } from './envelope.js';
 import { NodeRequestError } from './errors.js';
 
 export interface NodeConfig {
@@ -55,7 +55,8 @@ export class ServerNode<R> {
   private readonly storage: MemoryStorage;
   private readonly wal: Wal;
   private readonly snaps: SnapStore;
-  private readonly waiters = new Map<string, Waiter<R>>();
+  /** Proposals of this process (this epoch) waiting to be applied, by sequence number. */
+  private readonly waiters = new Map<number, Waiter<R>>();
   /** Reads that arrived since the last ReadIndex was issued; the next drain issues one for all. */
   private readBatch: Array<Waiter<void>> = [];
   /** ReadIndex requests in flight, oldest first, each with every read it answers. */
@@ -163,14 +164,16 @@ export class ServerNode<R> {
   /** Proposes a request; resolves with the state machine's result once applied on this member. */
   propose(payload: Uint8Array): Promise<R> {
     if (this.stopped) return Promise.reject(new NodeRequestError('stopped'));
-    const id = { epoch: this.epoch, seq: ++this.seq };
-    const key = requestKey(id);
-    const promise = new Promise<R>((resolve, reject) => this.waiters.set(key, { resolve, reject }));
-    const refused = this.refusal(() => this.raft.propose(encodeEnvelope(id, payload)));
-    if (refused) {
-      this.waiters.delete(key);
-      return Promise.reject(refused);
+    // The envelope carries 32 bits; the key must be what applyEntry decodes.
+    const seq = ++this.seq >>> 0;
+    const data = encodeEnvelope({ epoch: this.epoch, seq }, payload);
+    // Once per client write: proposed inline, without refusal()'s closure.
+    try {
+      this.raft.propose(data);
+    } catch (error) {
+      return Promise.reject(this.refused(error));
     }
+    const promise = new Promise<R>((resolve, reject) => this.waiters.set(seq, { resolve, reject }));
     this.scheduleDrain();
     return promise;
   }
@@ -188,13 +191,18 @@ export class ServerNode<R> {
       call();
       return undefined;
     } catch (error) {
-      if (!(error instanceof ProposalDropped)) {
-        this.stop();
-        this.onFatal(error);
-        return new NodeRequestError('stopped');
-      }
-      return new NodeRequestError(this.raft.status().leader === NO_NODE ? 'noLeader' : 'dropped');
+      return this.refused(error);
     }
+  }
+
+  /** What a Raft call's throw means for the caller: dropped (retry), or fatal for the node. */
+  private refused(error: unknown): NodeRequestError {
+    if (!(error instanceof ProposalDropped)) {
+      this.stop();
+      this.onFatal(error);
+      return new NodeRequestError('stopped');
+    }
+    return new NodeRequestError(this.raft.status().leader === NO_NODE ? 'noLeader' : 'dropped');
   }
 
   /**
@@ -354,10 +362,9 @@ export class ServerNode<R> {
     const { id, payload } = decodeEnvelope(entry.data);
     const result = this.machine.apply(entry.index, entry.term, payload);
     if (id.epoch !== this.epoch) return;
-    const key = requestKey(id);
-    const waiter = this.waiters.get(key);
+    const waiter = this.waiters.get(id.seq);
     if (waiter) {
-      this.waiters.delete(key);
+      this.waiters.delete(id.seq);
       waiter.resolve(result);
     }
   }
