@@ -80,6 +80,8 @@ export interface PowerLossProfile extends EpisodeProfile {
 export interface CrashTriggerProfile {
   readonly voteGrantProb: number;
   readonly appendAckProb: number;
+  /** A leader dies right after it sends an append or heartbeat carrying a higher commit index. */
+  readonly leaderCommitProb: number;
   readonly downMsMin: number;
   readonly downMsMax: number;
 }
@@ -202,15 +204,24 @@ function drawPowerLoss(rand: SeededRand): PowerLossProfile {
 }
 
 function drawCrashTrigger(rand: SeededRand): CrashTriggerProfile {
-  if (!rand.chance(0.4)) return { voteGrantProb: 0, appendAckProb: 0, downMsMin: 0, downMsMax: 0 };
+  if (!rand.chance(0.4)) return { voteGrantProb: 0, appendAckProb: 0, leaderCommitProb: 0, downMsMin: 0, downMsMax: 0 };
   const downMsMin = rand.between(1, 20);
   return {
     voteGrantProb: rand.chance(0.7) ? rate(rand, 0.5) : 0,
     // Acks are frequent (one per append): keep the expected crashes to a few per second.
     appendAckProb: rand.chance(0.7) ? rate(rand, 0.01) : 0,
+    leaderCommitProb: 0,
     downMsMin,
     downMsMax: downMsMin + rand.between(0, 300),
   };
+}
+
+/** Drawn from a fork of its own (added after the other triggers), so their draws stay as they were. */
+function withLeaderCommitTrigger(t: CrashTriggerProfile, rand: SeededRand): CrashTriggerProfile {
+  if (!rand.chance(0.25)) return t;
+  const leaderCommitProb = Math.max(0.01, rate(rand, 0.1));
+  const off = t.voteGrantProb === 0 && t.appendAckProb === 0;
+  return { ...t, leaderCommitProb, ...(off ? { downMsMin: 1, downMsMax: rand.between(1, 300) } : {}) };
 }
 
 function drawSlowTick(rand: SeededRand): SlowTickProfile {
@@ -249,7 +260,7 @@ export function drawFaultProfile(root: SeededRand): FaultProfile {
     // Each new family has a fork of its own, so the families above keep what they drew.
     earlyFirstFault: profile.fork('early').chance(0.7),
     powerLoss: drawPowerLoss(profile.fork('power')),
-    crashTrigger: drawCrashTrigger(profile.fork('trigger')),
+    crashTrigger: withLeaderCommitTrigger(drawCrashTrigger(profile.fork('trigger')), profile.fork('trigger-commit')),
     slowTick: drawSlowTick(profile.fork('slowtick')),
     snapshot: drawSnapshot(profile.fork('snapshot')),
     snapDelay: drawSnapDelay(profile.fork('snapdelay')),
@@ -269,7 +280,7 @@ export function withoutFaults(p: FaultProfile): FaultProfile {
     clock: { ...p.clock, jumpMeanIntervalMs: 0, jumpMsMax: 0 },
     disk: { ...p.disk, tornWriteProb: 0, corruptionProb: 0, syncFailProb: 0, writeFailProb: 0, slowSyncProb: 0, slowSyncMsMax: 0 },
     powerLoss: { ...off, allProb: 0 },
-    crashTrigger: { voteGrantProb: 0, appendAckProb: 0, downMsMin: 0, downMsMax: 0 },
+    crashTrigger: { voteGrantProb: 0, appendAckProb: 0, leaderCommitProb: 0, downMsMin: 0, downMsMax: 0 },
     slowTick: { ...off, factorMax: 1, leaderProb: 0 },
     snapDelay: { prob: 0, delayMsMin: 0, delayMsMax: 0 },
   };
@@ -327,6 +338,6 @@ export function formatFaultProfile(p: FaultProfile): string {
 }
 
 function formatTrigger(t: CrashTriggerProfile): string {
-  if (t.voteGrantProb === 0 && t.appendAckProb === 0) return 'off';
-  return `crash after a vote grant ${t.voteGrantProb}, after an append ack ${t.appendAckProb}, down ${t.downMsMin}-${t.downMsMax}ms`;
+  if (t.voteGrantProb === 0 && t.appendAckProb === 0 && t.leaderCommitProb === 0) return 'off';
+  return `crash after a vote grant ${t.voteGrantProb}, after an append ack ${t.appendAckProb}, leader after a commit advance ${t.leaderCommitProb}, down ${t.downMsMin}-${t.downMsMax}ms`;
 }

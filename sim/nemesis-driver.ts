@@ -205,14 +205,25 @@ export class SimNemesis {
    */
   private armCrashTrigger(): void {
     const t = this.profile.crashTrigger;
-    if (t.voteGrantProb === 0 && t.appendAckProb === 0) return;
+    if (t.voteGrantProb === 0 && t.appendAckProb === 0 && t.leaderCommitProb === 0) return;
     const rand = this.rand.fork('trigger');
+    const commitRand = this.rand.fork('trigger-commit');
     const down = new Set<NodeId>();
+    // Highest commit index each leader has announced, per term: a higher one means it just advanced.
+    const announced = new Map<string, number>();
     this.cluster.sendObserver = (from, m) => {
       if (!this.active || down.has(from)) return;
       const voteGrant = m.type === 'voteResp' && !m.reject;
       const appendAck = m.type === 'appResp' && !m.reject;
-      if (!(voteGrant && rand.chance(t.voteGrantProb)) && !(appendAck && rand.chance(t.appendAckProb))) return;
+      let commitAdvance = false;
+      if (t.leaderCommitProb > 0 && (m.type === 'app' || m.type === 'heartbeat')) {
+        const key = `${from}/${m.term}`;
+        commitAdvance = m.commit > (announced.get(key) ?? 0);
+        if (commitAdvance) announced.set(key, m.commit);
+      }
+      const fire =
+        (voteGrant && rand.chance(t.voteGrantProb)) || (appendAck && rand.chance(t.appendAckProb)) || (commitAdvance && commitRand.chance(t.leaderCommitProb));
+      if (!fire) return;
       down.add(from);
       const downMs = rand.between(t.downMsMin, t.downMsMax);
       this.loop.after(0, 'nemesis-trigger', from, () => {

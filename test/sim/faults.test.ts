@@ -29,6 +29,7 @@ describe('fault profiles', () => {
       (p: (typeof profiles)[number]) => p.powerLoss.meanIntervalMs > 0,
       (p: (typeof profiles)[number]) => p.crashTrigger.voteGrantProb > 0,
       (p: (typeof profiles)[number]) => p.crashTrigger.appendAckProb > 0,
+      (p: (typeof profiles)[number]) => p.crashTrigger.leaderCommitProb > 0,
       (p: (typeof profiles)[number]) => p.slowTick.meanIntervalMs > 0,
       (p: (typeof profiles)[number]) => p.snapshot.snapshotCount <= 50,
       (p: (typeof profiles)[number]) => p.snapDelay.prob > 0,
@@ -82,7 +83,7 @@ describe('fault profiles', () => {
     expect(calm.partition.meanIntervalMs + calm.crash.meanIntervalMs + calm.pause.meanIntervalMs + calm.clock.jumpMeanIntervalMs).toBe(0);
     expect(calm.disk.tornWriteProb + calm.disk.corruptionProb + calm.disk.syncFailProb + calm.disk.writeFailProb + calm.disk.slowSyncProb).toBe(0);
     expect(calm.powerLoss.meanIntervalMs + calm.slowTick.meanIntervalMs + calm.snapDelay.prob).toBe(0);
-    expect(calm.crashTrigger.voteGrantProb + calm.crashTrigger.appendAckProb).toBe(0);
+    expect(calm.crashTrigger.voteGrantProb + calm.crashTrigger.appendAckProb + calm.crashTrigger.leaderCommitProb).toBe(0);
     // The snapshot cadence is a setting of the members, not a fault: it stays.
     expect(calm.snapshot).toEqual(p.snapshot);
   });
