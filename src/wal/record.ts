@@ -60,18 +60,24 @@ export function rollCrc(rolling: number, recordCrc: number): number {
 
 /**
  * Appends records to one buffer, so a whole save is a single write. `offset` is the file offset
- * the buffer will be written at; each record's CRC depends on its own offset.
+ * the buffer will be written at; each record's CRC depends on its own offset. Records are framed
+ * in place in one growing buffer: a save of a hundred entries is one allocation, not a frame
+ * per record plus a final concatenation.
  */
 export class FrameWriter {
-  private readonly parts: Uint8Array[] = [];
+  private buf: Uint8Array;
+  private view: DataView;
   private lengthBytes = 0;
   readonly crcs: number[] = [];
 
   constructor(
     private readonly seq: number,
     private readonly startOffset: number,
+    expectedBytes = 4096,
   ) {
     assert(startOffset % ALIGN_BYTES === 0, `frame offset ${startOffset} not aligned`);
+    this.buf = new Uint8Array(expectedBytes);
+    this.view = new DataView(this.buf.buffer);
   }
 
   get length(): number {
@@ -81,29 +87,35 @@ export class FrameWriter {
   add(type: RecordType, payload: Uint8Array): void {
     assert(payload.length <= MAX_PAYLOAD_BYTES, `record payload too large: ${payload.length}`);
     const total = framedBytes(payload.length);
-    const frame = new Uint8Array(total);
-    const view = new DataView(frame.buffer);
-    view.setUint32(0, payload.length, true);
-    frame[4] = type;
-    frame[5] = total - HEADER_BYTES - payload.length;
-    const offset = this.startOffset + this.lengthBytes;
-    const crc = crc32c(payload, crc32c(frame.subarray(0, 8), crcSeed(this.seq, offset)));
-    view.setUint32(8, crc, true);
-    frame.set(payload, HEADER_BYTES);
-    this.parts.push(frame);
+    this.reserve(total);
+    const at = this.lengthBytes;
+    const frame = this.buf;
+    this.view.setUint32(at, payload.length, true);
+    frame[at + 4] = type;
+    frame[at + 5] = total - HEADER_BYTES - payload.length;
+    const offset = this.startOffset + at;
+    const crc = crc32c(payload, crc32c(frame.subarray(at, at + 8), crcSeed(this.seq, offset)));
+    this.view.setUint32(at + 8, crc, true);
+    // The padding after it stays zero: the buffer is fresh and each byte is written once.
+    frame.set(payload, at + HEADER_BYTES);
     this.crcs.push(crc);
     this.lengthBytes += total;
+    assert(this.lengthBytes % ALIGN_BYTES === 0, 'frame not aligned');
+  }
+
+  private reserve(extraBytes: number): void {
+    const needed = this.lengthBytes + extraBytes;
+    if (needed <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < needed) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.lengthBytes));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
   }
 
   finish(): Uint8Array {
-    if (this.parts.length === 1) return this.parts[0] as Uint8Array;
-    const out = new Uint8Array(this.lengthBytes);
-    let at = 0;
-    for (const part of this.parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return this.buf.subarray(0, this.lengthBytes);
   }
 }
 

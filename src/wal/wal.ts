@@ -16,6 +16,8 @@ import { crcPayload, FrameWriter, RecordType, rollCrc } from './record.js';
 import { segmentName, TMP_SUFFIX, type SegmentName } from './segment.js';
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 64 * 1024 * 1024;
+/** Header, type, two varints and padding of one entry record: sizes a save's buffer up front. */
+const ENTRY_FRAME_OVERHEAD_BYTES = 40;
 
 export interface WalOptions {
   /** A segment is cut once a save leaves it at least this large. */
@@ -171,7 +173,9 @@ export class Wal {
       if (mustSync) this.sync();
       return;
     }
-    const frames = new FrameWriter(this.currentSegment().seq, state.segmentBytes);
+    let expectedBytes = 64;
+    for (const entry of entries) expectedBytes += entry.data.length + ENTRY_FRAME_OVERHEAD_BYTES;
+    const frames = new FrameWriter(this.currentSegment().seq, state.segmentBytes, expectedBytes);
     for (const entry of entries) frames.add(RecordType.entry, encodeEntry(entry));
     if (hardState) frames.add(RecordType.hardState, encodeHardState(hardState));
     this.appendFrames(frames);
