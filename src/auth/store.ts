@@ -187,9 +187,14 @@ export class AuthStore {
   roleGrantPermission(name: string, perm: Permission): void {
     const role = this.roles.get(name);
     if (role === undefined) throw etcdError('RoleNotFound');
-    const same = (p: Permission): boolean => bytesEqual(p.key, perm.key) && bytesEqual(p.rangeEnd, perm.rangeEnd);
-    const permissions = role.permissions.some(same)
-      ? role.permissions.map((p) => (same(p) ? { ...p, permType: perm.permType } : p))
+    // etcd compares the grant with the FIRST permission on the same key only (a binary search by
+    // key): a grant whose range end differs from that one is appended even if an equal one sits
+    // further on, so duplicates survive and a revoke removes them all. Kept for identical answers.
+    const first = role.permissions.findIndex((p) => compareBytes(p.key, perm.key) >= 0);
+    const existing = first >= 0 ? role.permissions[first] : undefined;
+    const updatesFirst = existing !== undefined && bytesEqual(existing.key, perm.key) && bytesEqual(existing.rangeEnd, perm.rangeEnd);
+    const permissions = updatesFirst
+      ? role.permissions.map((p, i) => (i === first ? { ...p, permType: perm.permType } : p))
       : [...role.permissions, { key: perm.key, rangeEnd: perm.rangeEnd, permType: perm.permType }].sort((a, b) => compareBytes(a.key, b.key));
     this.roles.set(name, { name, permissions });
     this.save(true);
