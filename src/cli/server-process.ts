@@ -108,6 +108,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
       catchUpEntries: flags.snapshotCatchUpEntries,
       maxInflightMsgs: 512,
       maxSizePerMsgBytes: 1024 * 1024,
+      bootstrapTerm: 1,
     },
     machine,
     (error) => {

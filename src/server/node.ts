@@ -24,6 +24,12 @@ export interface NodeConfig {
   readonly maxInflightMsgs: number;
   readonly maxSizePerMsgBytes: number;
   readonly walSegmentBytes?: number;
+  /**
+   * Term a brand-new member starts in. etcd starts every new member as a follower of term 1, so
+   * its first election is term 2 (clients see raft_term 2 on a fresh single member); the real
+   * server passes 1. The simulator keeps 0, which its pinned seeds were recorded with.
+   */
+  readonly bootstrapTerm?: number;
 }
 
 const SNAPSHOTS_KEPT = 2;
@@ -128,6 +134,12 @@ export class ServerNode<R> {
       const wal = Wal.create(disk, 'member/wal', { nodeId: this.config.id, clusterId: 'tsetcd' }, this.walOptions());
       const confState: ConfState = { voters: [...this.config.initialVoters], learners: [] };
       storage.bootstrap(confState);
+      const bootstrapTerm = this.config.bootstrapTerm ?? 0;
+      if (bootstrapTerm > 0) {
+        const hardState = { term: bootstrapTerm, vote: NO_NODE, commit: 0 };
+        wal.save(hardState, [], true);
+        storage.setHardState(hardState);
+      }
       return { storage, wal, snapshotIndex: 0, confState };
     }
     // A snapshot file saved just before a crash may have no marker in the WAL yet: use only
