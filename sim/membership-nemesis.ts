@@ -3,13 +3,18 @@ import type { ConfChange } from '../src/raft/index.js';
 import type { HistoryRecorder, Value } from '../histories/index.js';
 import { NEMESIS } from '../histories/index.js';
 import type { AnyCluster } from './cluster.js';
+import { InvariantViolation } from './invariants.js';
+import { isLearnerReady } from '../src/server/index.js';
 import type { SimLoop } from './loop.js';
 
 /** How long a membership step waits for its change to show in the leader's applied configuration. */
 const APPLY_WAIT_MS = 3_000;
 const POLL_MS = 50;
-/** A learner is promoted only when it is this close to the leader's commit. */
-const PROMOTE_LAG_ENTRIES = 20;
+/**
+ * The simulator's own statement of etcd's promotion bar (90% of the leader's log), kept apart
+ * from the product's isLearnerReady so that a broken gate there is caught here.
+ */
+const PROMOTE_MIN_FRACTION = 0.9;
 
 /**
  * Membership faults of issue 3, mixed with the seed's crashes and partitions: add a spare machine
@@ -61,8 +66,11 @@ export class MembershipNemesis {
       this.change(leader, { type: 'addLearner', nodeId: this.rand.pick(spares), context: new Uint8Array() });
     } else if (roll < 0.55 && conf.learners.length > 0) {
       const learner = conf.learners[0] as NodeId;
-      const match = node.raftStatus().progress.get(learner)?.match ?? 0;
-      if (match + PROMOTE_LAG_ENTRIES >= node.observe().commitIndex) this.change(leader, { type: 'promoteLearner', nodeId: learner, context: new Uint8Array() });
+      // Promotion goes through the product's gate (ClusterApi's check), as `member promote` does.
+      if (isLearnerReady(node.raftStatus(), learner) === true) {
+        this.checkPromotable(leader, learner);
+        this.change(leader, { type: 'promoteLearner', nodeId: learner, context: new Uint8Array() });
+      }
     } else if (roll < 0.75 && conf.voters.length >= 4) {
       const victim = this.rand.pick(conf.voters.filter((v) => v !== leader));
       this.change(leader, { type: 'removeNode', nodeId: victim, context: new Uint8Array() });
@@ -76,6 +84,17 @@ export class MembershipNemesis {
       } catch {
         // Refused: nothing happened.
       }
+    }
+  }
+
+  /** Invariant: a learner is promoted only when it holds 90% of the leader's log (etcd's rule). */
+  private checkPromotable(leader: NodeId, learner: NodeId): void {
+    const status = this.cluster.node(leader)?.raftStatus();
+    if (status === undefined) return;
+    const leaderMatch = status.progress.get(leader)?.match ?? 0;
+    const learnerMatch = status.progress.get(learner)?.match ?? 0;
+    if (learnerMatch < leaderMatch * PROMOTE_MIN_FRACTION) {
+      throw new InvariantViolation(`lagging learner promoted: ${learner} matches ${learnerMatch} of leader ${leader}'s ${leaderMatch} entries`);
     }
   }
 

@@ -2,7 +2,7 @@ import type { Clock } from '../env/index.js';
 import type { ApplyResult } from '../apply/index.js';
 import type { ConfChangeType } from '../raft/index.js';
 import type { Member, MemberRegistry, MembershipEvent, ServerNode } from '../server/index.js';
-import { encodeMemberContext, encodeMemberRequest } from '../server/index.js';
+import { encodeMemberContext, encodeMemberRequest, isLearnerReady } from '../server/index.js';
 import { NO_NODE, nodeIdFromBigInt, nodeIdToBigInt } from '../util/index.js';
 import { etcdError } from './errors.js';
 import { translateNodeError } from './kv.js';
@@ -23,9 +23,6 @@ export interface ClusterApiOptions {
   /** Milliseconds between checks while waiting for a leader transfer. */
   readonly pollMs?: number;
 }
-
-/** etcd's learner readiness: its log must be within 10% of the leader's. */
-const LEARNER_READY_FRACTION = 0.9;
 
 const isStarted = (m: Member): boolean => m.name !== '';
 const quorum = (n: number): number => Math.floor(n / 2) + 1;
@@ -113,11 +110,9 @@ export class ClusterApi {
     const member = this.registry.get(id);
     if (member === undefined) throw etcdError('MemberNotFound');
     if (!member.isLearner) throw etcdError('MemberNotLearner');
-    const status = this.node.raftStatus();
-    const leaderMatch = status.progress.get(status.id)?.match ?? 0;
-    const learner = status.progress.get(nodeIdFromBigInt(id));
-    if (learner === undefined) throw etcdError('MemberNotFound');
-    if (learner.match < leaderMatch * LEARNER_READY_FRACTION) throw etcdError('LearnerNotReady');
+    const ready = isLearnerReady(this.node.raftStatus(), nodeIdFromBigInt(id));
+    if (ready === undefined) throw etcdError('MemberNotFound');
+    if (!ready) throw etcdError('LearnerNotReady');
     const voters = this.registry.list().filter((m) => !m.isLearner);
     if (voters.filter(isStarted).length + 1 < quorum(voters.length + 1)) throw etcdError('MemberNotEnoughStarted');
   }

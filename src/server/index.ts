@@ -1,4 +1,5 @@
 export { ServerNode } from './node.js';
+export { isLearnerReady, LEARNER_READY_FRACTION } from './learner-ready.js';
 export type { NodeConfig, NodeObservation } from './node.js';
 export type { StateMachine } from './state-machine.js';
 export { NodeRequestError } from './errors.js';
