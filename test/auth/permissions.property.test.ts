@@ -27,7 +27,10 @@ interface MPerm {
   type: PermissionTypeNumber;
 }
 interface MWorld {
+  /** Every role's permissions as etcd keeps them after the grants in `sent`. */
   roles: Map<string, MPerm[]>;
+  /** The grants sent to the store per role, in order. */
+  sent: Map<string, MPerm[]>;
   users: Map<string, string[]>;
 }
 
@@ -81,10 +84,26 @@ const worldArb = fc
     rootUser: fc.boolean(),
   })
   .map(({ roles, grants, rootUser }) => {
-    const world: MWorld = { roles: new Map(), users: new Map() };
-    // Granting the same key and range again replaces its type (etcd updates in place).
-    const lastWins = (perms: MPerm[]): MPerm[] => [...new Map(perms.map((p) => [`${p.key}|${p.end}`, p])).values()];
-    roles.forEach((perms, i) => world.roles.set(`r${i}`, lastWins(perms)));
+    const world: MWorld = { roles: new Map(), sent: new Map(), users: new Map() };
+    // etcd's RoleGrantPermission: the grant is compared with the FIRST permission on its key
+    // (kept sorted by key); same range end: its type is replaced; otherwise it is appended.
+    const granted = (perms: MPerm[]): MPerm[] => {
+      let list: MPerm[] = [];
+      for (const p of perms) {
+        const first = list.findIndex((q) => q.key >= p.key);
+        const q = first >= 0 ? list[first] : undefined;
+        if (q !== undefined && q.key === p.key && q.end === p.end) list = list.map((x, i) => (i === first ? { ...x, type: p.type } : x));
+        else list = [...list, p].sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+      }
+      return list;
+    };
+    roles.forEach((perms, i) => {
+      // Each permission is granted twice, first with another type, so the replace path (and
+      // etcd's append-on-other-range-end rule) is exercised too.
+      const sent = [...perms.map((p) => ({ ...p, type: ((p.type + 1) % 3) as PermissionTypeNumber })), ...perms];
+      world.sent.set(`r${i}`, sent);
+      world.roles.set(`r${i}`, granted(sent));
+    });
     grants.forEach((g, i) => world.users.set(`u${i}`, [...new Set(g.filter((n) => n < roles.length).map((n) => `r${n}`))]));
     if (rootUser) world.users.set('u9', ['root']);
     return world;
@@ -119,11 +138,9 @@ function setUp(world: MWorld): ApplierHarness {
   const h = new ApplierHarness();
   h.must({ userAdd: { name: 'root', passwordHash: 'x', noPassword: false } });
   h.must({ userGrantRole: { user: 'root', role: 'root' } });
-  for (const [name, perms] of world.roles) {
+  for (const [name, sent] of world.sent) {
     h.must({ roleAdd: { name } });
-    // Granted twice (the second replaces the first), so the replace path is exercised too.
-    for (const p of perms) h.must({ roleGrantPermission: { name, perm: { key: enc(p.key), rangeEnd: enc(p.end), permType: ((p.type + 1) % 3) as PermissionTypeNumber } } });
-    for (const p of perms) h.must({ roleGrantPermission: { name, perm: { key: enc(p.key), rangeEnd: enc(p.end), permType: p.type } } });
+    for (const p of sent) h.must({ roleGrantPermission: { name, perm: { key: enc(p.key), rangeEnd: enc(p.end), permType: p.type } } });
   }
   for (const [name, roles] of world.users) {
     h.must({ userAdd: { name, passwordHash: 'x', noPassword: false } });
@@ -224,7 +241,7 @@ describe('permission decisions against a model', () => {
   });
 
   it('model sanity: the sweep treats adjacent and overlapping grants as one span', () => {
-    const world: MWorld = { roles: new Map([['r', [{ key: 'a', end: 'b', type: 0 }, { key: 'b', end: 'c', type: 2 }, { key: 'c', end: '', type: 0 }]]]), users: new Map([['u', ['r']]]) };
+    const world: MWorld = { roles: new Map([['r', [{ key: 'a', end: 'b', type: 0 }, { key: 'b', end: 'c', type: 2 }, { key: 'c', end: '', type: 0 }]]]), sent: new Map(), users: new Map([['u', ['r']]]) };
     expect(modelAllows(world, 'u', 'read', 'a', 'c')).toBe(true);
     expect(modelAllows(world, 'u', 'read', 'a', 'c\0')).toBe(true);
     expect(modelAllows(world, 'u', 'read', 'a', 'ca')).toBe(false);
