@@ -249,6 +249,7 @@ export class SimCluster<R, M extends SimMachine<R>> {
         const waitMs = busyUntilMs - this.loop.nowMs;
         if (waitMs > 0) this.loop.after(waitMs, 'send-after-sync', id, () => inner.send(to, message));
         else inner.send(to, message);
+        this.invariants.onSend(id, message, this.node(id)?.observe().confState);
         this.sendObserver?.(id, message);
       },
     };

@@ -1,6 +1,6 @@
 import { NO_NODE, crc32c } from '../src/util/index.js';
 import type { NodeId } from '../src/util/index.js';
-import type { Entry, MemoryStorage, RaftStatus } from '../src/raft/index.js';
+import type { ConfState, Entry, MemoryStorage, Message, RaftStatus } from '../src/raft/index.js';
 import type { NodeObservation } from '../src/server/index.js';
 
 /**
@@ -55,6 +55,8 @@ export class ClusterInvariants {
   private readonly stateHashes = new Map<number, { hash: number; node: NodeId }>();
   private readonly leaderCommit = new Map<NodeId, { term: number; commit: number; config: string }>();
   private maxCommit: { index: number; node: NodeId } = { index: 0, node: NO_NODE };
+  private readonly voteGrants = new Map<string, Set<NodeId>>();
+  private pendingViolation: string | undefined;
   checks = 0;
   stateHashesCompared = 0;
   readsChecked = 0;
@@ -109,8 +111,39 @@ export class ClusterInvariants {
     this.checkedCommit.set(node, 0);
   }
 
+  /**
+   * Votes seen on the wire. Learners never vote: a candidate asks only the voters of its own
+   * configuration (a vote request to one of its learners is a violation), and a leader of term T
+   * must hold granting votes from a majority of its voters (itself included); grants are counted
+   * as sent, a superset of those received, so a leader below that bar counted someone else.
+   */
+  onSend(from: NodeId, message: Message, senderConf: ConfState | undefined): void {
+    if ((message.type === 'vote' || message.type === 'preVote') && senderConf?.learners.includes(message.to) === true) {
+      this.pendingViolation ??= `${from} asked learner ${message.to} for a ${message.type} in term ${message.term}`;
+    }
+    if (message.type === 'voteResp' && !message.reject) {
+      const key = `${message.term}/${message.to}`;
+      const grantors = this.voteGrants.get(key) ?? new Set<NodeId>();
+      grantors.add(from);
+      this.voteGrants.set(key, grantors);
+    }
+  }
+
+  private checkVoteQuorum({ id, observation }: NodeView): void {
+    if (!observation.isLeader || this.leaderOfTerm.has(observation.term)) return;
+    const voters = observation.confState.voters;
+    if (voters.length <= 1) return;
+    const grantors = this.voteGrants.get(`${observation.term}/${id}`) ?? new Set<NodeId>();
+    const votes = voters.filter((v) => v === id || grantors.has(v)).length;
+    if (votes < Math.floor(voters.length / 2) + 1) {
+      throw new InvariantViolation(`${id} leads term ${observation.term} with grants from ${votes} of voters ${voters.join(',')} (granted by ${[...grantors].join(',') || 'none'})`);
+    }
+  }
+
   afterEvent(views: readonly NodeView[]): void {
     this.checks++;
+    if (this.pendingViolation !== undefined) throw new InvariantViolation(this.pendingViolation);
+    for (const view of views) this.checkVoteQuorum(view);
     for (const view of views) {
       this.checkElectionSafety(view);
       this.checkCommitted(view);
