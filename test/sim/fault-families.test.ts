@@ -8,6 +8,7 @@ import type { RegisterResult } from '../../sim/register-machine.js';
 import { runSimulation } from '../../sim/run.js';
 import { createRand, nodeId } from '../../src/util/index.js';
 import type { NodeId } from '../../src/util/index.js';
+import type { Message } from '../../src/raft/index.js';
 
 const n1 = nodeId('n1');
 const n2 = nodeId('n2');
@@ -77,6 +78,8 @@ describe('read-point invariant', () => {
       observation: { id, term: 1, leader: n1, isLeader: id === n1, commitIndex, appliedIndex: commitIndex, confState: { voters: [n1, n2], learners: [] } },
       storage: storage as never,
     });
+    // n1 leads term 1 of {n1, n2}: the vote invariant wants n2's grant on the wire.
+    inv.onSend(n2, { type: 'voteResp', from: n2, to: n1, term: 1, reject: false } as Message, undefined);
     inv.afterEvent([view(n1, 3), view(n2, 2)]);
     expect(inv.commitFloor()).toEqual({ index: 3, node: n1 });
   });
@@ -159,4 +162,30 @@ describe('new nemesis families in whole runs', () => {
     expect([...seen].sort()).toEqual(['isolate-leader', 'power-loss', 'slow-tick', 'trigger']);
     expect(readsChecked).toBeGreaterThan(50);
   }, 120_000);
+});
+
+describe('vote invariants', () => {
+  const n3 = nodeId('n3');
+  const leaderView = (id: NodeId, term: number, voters: NodeId[]) => ({
+    id,
+    observation: { id, term, leader: id, isLeader: true, commitIndex: 0, appliedIndex: 0, confState: { voters, learners: [] } },
+    storage: { firstIndex: () => 1, lastIndex: () => 0, entries: () => [] } as never,
+  });
+  const grant = (from: NodeId, to: NodeId, term: number): Message => ({ type: 'voteResp', from, to, term, reject: false }) as Message;
+
+  it('a leader needs grants sent by a majority of its voters', () => {
+    const ok = new ClusterInvariants();
+    ok.onSend(n2, grant(n2, n1, 2), undefined);
+    expect(() => ok.afterEvent([leaderView(n1, 2, [n1, n2, n3])])).not.toThrow();
+    const bad = new ClusterInvariants();
+    bad.onSend(n2, grant(n2, n1, 1), undefined); // a grant of another term does not count
+    bad.onSend(n3, { ...grant(n3, n1, 2), reject: true } as Message, undefined);
+    expect(() => bad.afterEvent([leaderView(n1, 2, [n1, n2, n3])])).toThrow(/n1 leads term 2 with grants from 1 of voters n1,n2,n3/);
+  });
+
+  it('a candidate never asks one of its learners for a vote', () => {
+    const inv = new ClusterInvariants();
+    inv.onSend(n1, { type: 'preVote', from: n1, to: n3, term: 4 } as Message, { voters: [n1, n2], learners: [n3] });
+    expect(() => inv.afterEvent([])).toThrow(/n1 asked learner n3 for a preVote in term 4/);
+  });
 });
