@@ -1,7 +1,7 @@
 import type { Env, Transport, TimerHandle } from '../env/index.js';
 import type { Entry, Message, RaftRole, RaftStatus, ReadState, Ready, Snapshot, ConfChange, ConfState } from '../raft/index.js';
 import { MemoryStorage, ProposalDropped, RaftNode, decodeConfChange } from '../raft/index.js';
-import { Wal, SnapStore } from '../wal/index.js';
+import { Wal, SnapStore, WalCorruptError, WalError } from '../wal/index.js';
 import { assert } from '../util/assert.js';
 import { utf8 } from '../util/bytes.js';
 import type { NodeId } from '../util/ids.js';
@@ -150,7 +150,7 @@ export class ServerNode<R> {
     for (const skip of loaded.skipped) this.env.logger.warn('snapshot file skipped', { ...skip });
     const snapshot = loaded.snapshot;
     const from = snapshot ? { index: snapshot.meta.index, term: snapshot.meta.term } : { index: 0, term: 0 };
-    const opened = Wal.open(disk, 'member/wal', from, this.walOptions());
+    const opened = this.openWal(from, loaded.skipped);
     if (opened.repaired) this.env.logger.warn('wal tail repaired', { ...opened.repaired });
     let confState: ConfState = { voters: [...this.config.initialVoters], learners: [] };
     if (snapshot) {
@@ -165,6 +165,22 @@ export class ServerNode<R> {
     storage.append(opened.entries);
     storage.setHardState(opened.hardState);
     return { storage, wal: opened.wal, snapshotIndex: snapshot?.meta.index ?? 0, confState };
+  }
+
+  /**
+   * Opens the WAL from the snapshot we restore. When a corrupt snapshot file was skipped and the
+   * WAL cannot be opened without it (it replaced the log), the member's data is corrupt: that is
+   * reported as detected corruption naming the file, so the member stays down (as etcd refuses
+   * to start), instead of as a misuse of the WAL.
+   */
+  private openWal(from: { index: number; term: number }, skipped: readonly { file: string; reason: string }[]): ReturnType<typeof Wal.open> {
+    try {
+      return Wal.open(this.env.disk, 'member/wal', from, this.walOptions());
+    } catch (error) {
+      const corrupt = skipped[0];
+      if (corrupt === undefined || !(error instanceof WalError) || error instanceof WalCorruptError) throw error;
+      throw new WalCorruptError(corrupt.file, 0, `the snapshot this WAL needs is unreadable (${corrupt.reason}): ${error.message}`);
+    }
   }
 
   private walOptions(): { segmentSizeBytes?: number } {
