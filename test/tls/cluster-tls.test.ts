@@ -100,8 +100,14 @@ describe('peer TLS with CA-signed certificates and peer client-cert-auth', { tim
       const r = await ctl('t4', ['get', 'peer/k2', '--consistency=s', '--print-value-only']);
       return r.stdout === 'after-join\n' ? true : undefined;
     });
-    const list = (await ctl('t4', ['member', 'list', '-w', 'simple'])).stdout;
-    expect(list).toMatch(/, started, t4, https:\/\/127\.0\.0\.1:\d+, https:\/\/127\.0\.0\.1:\d+, false/);
+    // t4 publishes its name and client URLs through Raft after it starts serving (as etcd's
+    // publish does), so the member list may still call it unstarted for a moment.
+    const started = /, started, t4, https:\/\/127\.0\.0\.1:\d+, https:\/\/127\.0\.0\.1:\d+, false/;
+    const list = await eventually('t4 to publish its attributes', 20_000, async () => {
+      const out = (await ctl('t4', ['member', 'list', '-w', 'simple'])).stdout;
+      return started.test(out) ? out : undefined;
+    });
+    expect(list).toMatch(started);
   });
 });
 
