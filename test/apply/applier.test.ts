@@ -4,36 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Applier, encodePayload } from '../../src/apply/index.js';
 import type { InternalRequest } from '../../src/apply/index.js';
-import type { Clock, TimerHandle } from '../../src/env/index.js';
+import { ManualClock } from '../util/manual-clock.js';
 import { LmdbBackend, MemoryBackend } from '../../src/mvcc/index.js';
 import { utf8 } from '../../src/util/index.js';
-
-/** A clock the test moves by hand; timers fire only when advanced past. */
-class ManualClock implements Clock {
-  private now = 0;
-  private timers = new Map<number, { at: number; fn: () => void }>();
-  private next = 1;
-  nowMs(): number {
-    return this.now;
-  }
-  setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const timerId = this.next++;
-    this.timers.set(timerId, { at: this.now + delayMs, fn });
-    return { timerId };
-  }
-  clearTimer(h: TimerHandle): void {
-    this.timers.delete(h.timerId);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (const [id, t] of [...this.timers]) {
-      if (t.at <= this.now) {
-        this.timers.delete(id);
-        t.fn();
-      }
-    }
-  }
-}
 
 const put = (k: string, v: string): Uint8Array => encodePayload({ put: { key: utf8(k), value: utf8(v) } } satisfies InternalRequest);
 

@@ -1,35 +1,10 @@
 import { Applier, encodePayload } from '../../src/apply/index.js';
 import type { ApplyResult, InternalRequest } from '../../src/apply/index.js';
 import type { AuthInfo, AuthRequest } from '../../src/auth/index.js';
-import type { Clock, TimerHandle } from '../../src/env/index.js';
-import { MemoryBackend } from '../../src/mvcc/index.js';
+import { ManualClock } from '../util/manual-clock.js';
 
-/** A clock moved by hand; timers fire when advanced past. */
-export class ManualClock implements Clock {
-  private now = 0;
-  private readonly timers = new Map<number, { at: number; fn: () => void }>();
-  private next = 1;
-  nowMs(): number {
-    return this.now;
-  }
-  setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const timerId = this.next++;
-    this.timers.set(timerId, { at: this.now + delayMs, fn });
-    return { timerId };
-  }
-  clearTimer(h: TimerHandle): void {
-    this.timers.delete(h.timerId);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (const [id, t] of [...this.timers]) {
-      if (t.at <= this.now) {
-        this.timers.delete(id);
-        t.fn();
-      }
-    }
-  }
-}
+export { ManualClock };
+import { MemoryBackend } from '../../src/mvcc/index.js';
 
 /** An applier over a memory backend, fed entries by hand as the node loop would. */
 export class ApplierHarness {
