@@ -27,6 +27,7 @@ import {
 } from '../mvcc/index.js';
 import { NodeRequestError } from '../server/index.js';
 import type { ServerNode } from '../server/index.js';
+import { deadlinesOf } from './deadlines.js';
 import { EtcdError, etcdError } from './errors.js';
 import type { EtcdErrorName } from './errors.js';
 
@@ -109,19 +110,18 @@ export class KvApi {
     return this.stamp((await this.propose({ compaction: request })) as CompactionResponse);
   }
 
-  private async propose(request: InternalRequest, ai?: AuthInfo): Promise<unknown> {
+  private propose(request: InternalRequest, ai?: AuthInfo): Promise<unknown> {
     const withHeader: InternalRequest = ai === undefined ? request : { ...request, header: { username: ai.username, authRevision: ai.revision } };
-    const result = await this.withTimeout(this.node.propose(encodePayload(withHeader)));
-    if (!result.ok) throw new EtcdError(result.error.code, result.error.message);
-    return result.response;
+    return this.withTimeout(this.node.propose(encodePayload(withHeader))).then(appliedResponse);
   }
 
   /** Fills the header's member, cluster and term, which the store does not know. */
   private stamp<T extends { header: ResponseHeader }>(response: T): T {
+    // A fresh object (the store's header may be shared), written field by field: cheaper than a spread.
     response.header = {
-      ...response.header,
       clusterId: this.options.clusterId,
       memberId: this.options.memberId,
+      revision: response.header.revision,
       raftTerm: this.node.observe().term,
     };
     return response;
@@ -149,21 +149,30 @@ export class KvApi {
   }
 }
 
-/** Maps node failures to etcd's errors and bounds the wait as etcd's request timeout does. */
+/**
+ * Maps node failures to etcd's errors and bounds the wait as etcd's request timeout does. The
+ * deadline goes into the clock's shared list (deadlines.ts) rather than a timer of its own.
+ */
 export function awaitNode<T>(clock: Clock, timeoutMs: number, work: Promise<T>): Promise<T> {
+  const deadlines = deadlinesOf(clock);
   return new Promise<T>((resolve, reject) => {
-    const timer = clock.setTimer(timeoutMs, () => reject(etcdError('Timeout')));
+    const entry = deadlines.add(timeoutMs, () => reject(etcdError('Timeout')));
     work.then(
       (value) => {
-        clock.clearTimer(timer);
+        deadlines.remove(entry);
         resolve(value);
       },
       (error: unknown) => {
-        clock.clearTimer(timer);
+        deadlines.remove(entry);
         reject(translateNodeError(error));
       },
     );
   });
+}
+
+function appliedResponse(result: ApplyResult): unknown {
+  if (!result.ok) throw new EtcdError(result.error.code, result.error.message);
+  return result.response;
 }
 
 const NODE_ERRORS: Readonly<Record<NodeRequestError['reason'], EtcdErrorName>> = {

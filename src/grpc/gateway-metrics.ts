@@ -112,18 +112,33 @@ export function instrumentServices(services: EtcdServices, metrics: GatewayMetri
   const wrapped: Record<string, unknown> = {};
   for (const d of Object.values(RPCS) as RpcDescriptor[]) {
     const key: RpcKey = d.key;
-    const method = (services[key] as (...args: unknown[]) => Promise<unknown>).bind(services);
-    wrapped[key] = async (...args: unknown[]): Promise<unknown> => {
-      metrics.rpcStarted(d);
-      try {
-        const result = await method(...args);
-        metrics.rpcHandled(d, undefined);
-        return result;
-      } catch (error) {
-        metrics.rpcHandled(d, error);
-        throw error;
-      }
+    const method = (services[key] as (a: unknown, b: unknown, c?: unknown) => Promise<unknown>).bind(services);
+    // Built once per RPC, not per call: a then() pair instead of an async wrapper per request.
+    const handled = (result: unknown): unknown => {
+      metrics.rpcHandled(d, undefined);
+      return result;
     };
+    const failed = (error: unknown): never => {
+      metrics.rpcHandled(d, error);
+      throw error;
+    };
+    const run = (start: () => Promise<unknown>): Promise<unknown> => {
+      metrics.rpcStarted(d);
+      let pending: Promise<unknown>;
+      try {
+        pending = start();
+      } catch (error) {
+        return Promise.reject(error).catch(failed);
+      }
+      return pending.then(handled, failed);
+    };
+    // Server streams take (request, sink, ctx); the rest two arguments. Wrappers further in
+    // find the CallContext as the last argument, so the arity must not change.
+    wrapped[key] = isServerStream(d) ? (a: unknown, b: unknown, c: unknown) => run(() => method(a, b, c)) : (a: unknown, b: unknown) => run(() => method(a, b));
   }
   return wrapped as unknown as EtcdServices;
+}
+
+function isServerStream(d: RpcDescriptor): boolean {
+  return d.responseStream && !d.requestStream;
 }

@@ -27,12 +27,14 @@ export function refuseOnLearner(services: EtcdServices, isLearner: () => boolean
   const wrapped: Record<string, unknown> = {};
   for (const d of Object.values(RPCS) as RpcDescriptor[]) {
     const key: RpcKey = d.key;
-    const method = (services[key] as (...args: unknown[]) => Promise<unknown>).bind(services);
+    const method = (services[key] as (a: unknown, b: unknown, c?: unknown) => Promise<unknown>).bind(services);
     const isStream = d.requestStream || d.responseStream;
-    wrapped[key] = (...args: unknown[]): Promise<unknown> => {
-      if (isLearner() && (isStream || !isSupportedForLearner(key, args[0]))) return Promise.reject(learnerRefusal());
-      return method(...args);
-    };
+    const refused = (request: unknown): boolean => isLearner() && (isStream || !isSupportedForLearner(key, request));
+    // Fixed arities rather than rest arguments: this runs on every call.
+    wrapped[key] =
+      d.responseStream && !d.requestStream
+        ? (a: unknown, b: unknown, c: unknown): Promise<unknown> => (refused(a) ? Promise.reject(learnerRefusal()) : method(a, b, c))
+        : (a: unknown, b: unknown): Promise<unknown> => (refused(a) ? Promise.reject(learnerRefusal()) : method(a, b));
   }
   return wrapped as unknown as EtcdServices;
 }

@@ -424,3 +424,11 @@ export class Writer {
 
 /** The writer every generated encoder shares: encoding is synchronous and never re-entered. */
 export const sharedWriter = new Writer();
+
+/** How many bytes `write` would encode `message` into, without copying them out of the shared writer. */
+export function encodedLength<M>(write: (w: Writer, m: M) => void, message: M): number {
+  const w = sharedWriter;
+  w.reset();
+  write(w, message);
+  return w.pos;
+}
