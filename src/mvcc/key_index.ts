@@ -1,8 +1,10 @@
 /**
  * The per-key index, with etcd's keyIndex semantics. A key's life is a list of generations; a
  * generation runs from a create to a tombstone (delete). The last generation is empty when the key
- * is currently deleted. Compaction drops whole generations that ended at or before the compaction
- * revision, and within the surviving generation all but the latest revision <= it. A generation's
+ * is currently deleted. Compaction drops whole generations that ended before the compaction
+ * revision, and within the surviving generation all but the latest revision <= it. A tombstone at
+ * exactly the compaction revision is kept (etcd 3.5.15+ and 3.4.33+, etcd-io/etcd#18089: a watcher
+ * resuming at the compact revision must still see that delete); older etcd dropped it. A generation's
  * `ver` and `created` are never rewritten, so versions stay right after compaction.
  */
 import { assert } from '../util/index.js';
@@ -59,6 +61,20 @@ export class KeyIndex {
     this.modified = modified;
   }
 
+  /**
+   * Rebuild from the backend: a tombstone kept at exactly the compaction revision whose puts were
+   * compacted away. It is all that is left of its generation, as compact() leaves it.
+   */
+  restoreTombstone(rev: Revision): void {
+    const g = this.lastGen();
+    assert(g.revs.length === 0, 'restored tombstone into a non-empty generation');
+    g.created = rev;
+    g.ver = 1;
+    g.revs.push(rev);
+    this.modified = rev;
+    this.generations.push({ ver: 0, created: ZERO, revs: [] });
+  }
+
   tombstone(rev: Revision): void {
     assert(!this.isEmpty(), 'tombstone on an empty key index');
     assert(this.lastGen().revs.length > 0, 'tombstone on a deleted key');
@@ -102,7 +118,7 @@ export class KeyIndex {
     let genIdx = 0;
     while (genIdx < this.generations.length - 1) {
       const g = this.generations[genIdx] as Generation;
-      if ((g.revs[g.revs.length - 1] as Revision).main > atRev) break;
+      if ((g.revs[g.revs.length - 1] as Revision).main >= atRev) break;
       genIdx++;
     }
     const g = this.generations[genIdx] as Generation;
@@ -122,7 +138,7 @@ export class KeyIndex {
     const g = this.generations[genIdx] as Generation;
     if (g.revs.length > 0) {
       if (revIndex !== -1) g.revs = g.revs.slice(revIndex);
-      if (g.revs.length === 1 && genIdx !== this.generations.length - 1) {
+      if (g.revs.length === 1 && genIdx !== this.generations.length - 1 && (g.revs[0] as Revision).main < atRev) {
         available.delete(revKey(g.revs[0] as Revision));
         genIdx++;
       }
@@ -136,7 +152,7 @@ export class KeyIndex {
     if (this.isEmpty()) return;
     const { genIdx, revIndex } = this.doCompact(atRev, available);
     const g = this.generations[genIdx] as Generation;
-    if (g.revs.length > 0 && revIndex === g.revs.length - 1 && genIdx !== this.generations.length - 1) {
+    if (g.revs.length > 0 && revIndex === g.revs.length - 1 && genIdx !== this.generations.length - 1 && (g.revs[revIndex] as Revision).main < atRev) {
       available.delete(revKey(g.revs[revIndex] as Revision));
     }
   }

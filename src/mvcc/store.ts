@@ -93,6 +93,8 @@ export class MvccStore {
   private compactMainRev = -1;
   private ciIndex = 0;
   private ciTerm = 0;
+  /** ciIndex/ciTerm changed in the caller's open batch and are not yet in the backend. */
+  private ciDirty = false;
   private callerBatch = false;
   private readonly maxTxnOps: number;
   private readonly leaseExists: (lease: bigint) => boolean;
@@ -138,16 +140,23 @@ export class MvccStore {
     return this.ciTerm;
   }
 
-  /** Record the applied entry; written in the same backend batch as its effects. */
+  /**
+   * Record the applied entry, in the same backend batch as its effects. Inside a caller's batch
+   * only the last index matters, so it is written once, by commitBatch(), into that same commit.
+   */
   setConsistentIndex(index: number, term: number): void {
     assert(index >= this.ciIndex, () => `consistent index going back: ${index} < ${this.ciIndex}`);
     assert(term >= this.ciTerm, () => `consistent term going back: ${term} < ${this.ciTerm}`);
-    this.withBatch(() => {
-      this.backend.put('meta', META_CONSISTENT_INDEX, u64ToBytes(index));
-      this.backend.put('meta', META_TERM, u64ToBytes(term));
-    });
     this.ciIndex = index;
     this.ciTerm = term;
+    if (this.callerBatch) this.ciDirty = true;
+    else this.withBatch(() => this.writeConsistentIndex());
+  }
+
+  private writeConsistentIndex(): void {
+    this.backend.put('meta', META_CONSISTENT_INDEX, u64ToBytes(this.ciIndex));
+    this.backend.put('meta', META_TERM, u64ToBytes(this.ciTerm));
+    this.ciDirty = false;
   }
 
   onLeaseEvent(listener: (e: LeaseEvent) => void): void {
@@ -179,9 +188,10 @@ export class MvccStore {
     this.callerBatch = true;
   }
 
-  /** Commit the batch; durable when this returns. */
+  /** Commit the batch (with the consistent index it reached); durable when this returns. */
   commitBatch(): void {
     assert(this.callerBatch, 'no batch open');
+    if (this.ciDirty) this.writeConsistentIndex();
     this.callerBatch = false;
     this.backend.commitBatch();
   }
@@ -609,6 +619,8 @@ export class MvccStore {
 
   /** The whole backend (all kept revisions and meta) as bytes, for a Raft snapshot. */
   snapshotBytes(): Uint8Array {
+    // Inside an open batch the backend must hold the consistent index the snapshot stands for.
+    if (this.ciDirty) this.writeConsistentIndex();
     return encodeSnapshot(this.backend);
   }
 
@@ -632,6 +644,7 @@ export class MvccStore {
     };
     this.ciIndex = u64(META_CONSISTENT_INDEX);
     this.ciTerm = u64(META_TERM);
+    this.ciDirty = false;
     const finished = this.backend.get('meta', META_FINISHED_COMPACT);
     this.compactMainRev = finished === undefined ? -1 : bytesToRev(finished).main;
     this.index.beginBulkLoad();
@@ -653,8 +666,9 @@ export class MvccStore {
     this.currentRev = Math.max(this.currentRev, rev.main);
     if (isTombstoneKey(k)) {
       const ki = this.index.find(kv.key);
-      // A tombstone whose puts were all compacted away tells the index nothing.
       if (ki !== undefined && !ki.isEmpty()) ki.tombstone(rev);
+      // Its puts were compacted away: kept only at exactly the compaction revision (see KeyIndex).
+      else if (rev.main === this.compactMainRev) this.index.getOrCreate(kv.key).restoreTombstone(rev);
       this.leaseByKey.delete(keyString(kv.key));
       return;
     }

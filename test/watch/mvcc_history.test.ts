@@ -78,4 +78,21 @@ describe('MvccWatchHistory over the real store', () => {
     store.compact({ revision: 9 });
     expect(show(history.eventsBetween(9, 9))).toEqual(['PUT a=y@9']);
   });
+
+  it('keeps a delete at exactly the compaction revision for a watcher resuming there (etcd-io/etcd#18089)', () => {
+    const backend = new MemoryBackend();
+    const store = MvccStore.open(backend);
+    writeSome(store);
+    store.compact({ revision: 5 }); // 5 is the delete of a, whose puts (2, 4) are compacted
+    const history = new MvccWatchHistory(store, backend);
+    expect(show(history.eventsBetween(5, 7))).toEqual(['DEL a=@5', 'PUT c=1@6', 'PUT b=2@6 prev=1@3', 'DEL b=@7 prev=2@6', 'DEL c=@7 prev=1@6']);
+    // Reopening rebuilds the index from the backend: the kept tombstone survives and hashes alike.
+    const reopened = MvccStore.open(backend);
+    expect(reopened.hashKV().hash).toBe(store.hashKV().hash);
+    expect(show(new MvccWatchHistory(reopened, backend).eventsBetween(5, 5))).toEqual(['DEL a=@5']);
+    expect(reopened.range({ key: b('a'), revision: 5 }).count).toBe(0);
+    // The next compaction past it drops the tombstone, as before.
+    store.compact({ revision: 6 });
+    expect(show(history.eventsBetween(6, 6))).toEqual(['PUT c=1@6', 'PUT b=2@6']);
+  });
 });
