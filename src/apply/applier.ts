@@ -89,7 +89,8 @@ export class Applier {
     this.store.onLeaseEvent((e) => lessor.onLeaseEvent(e));
     const history = new MvccWatchHistory(this.store, backend);
     this.watchHub = new WatchHub(history, options.watch ?? {});
-    feedHubFromStore(this.store, history, (rev, events) => this.watchHub.onApply(rev, events));
+    const hub = this.watchHub;
+    feedHubFromStore(this.store, history, (rev, events) => hub.onApply(rev, events), () => hub.hasSyncedWatchers());
     this.recoverLeases();
     this.alarms = this.loadAlarms();
     this.tokens = options.tokenProvider ?? new SimpleTokenProvider();

@@ -30,17 +30,27 @@ export function revGreater(a: Revision, b: Revision): boolean {
   return compareRev(a, b) > 0;
 }
 
+/** Big-endian, byte by byte: a DataView per call cost more than the whole encoding. */
 function writeU64(out: Uint8Array, offset: number, value: number): void {
   const high = Math.floor(value / 0x1_0000_0000);
   const low = value >>> 0;
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint32(offset, high);
-  view.setUint32(offset + 4, low);
+  out[offset] = high >>> 24;
+  out[offset + 1] = (high >>> 16) & 0xff;
+  out[offset + 2] = (high >>> 8) & 0xff;
+  out[offset + 3] = high & 0xff;
+  out[offset + 4] = low >>> 24;
+  out[offset + 5] = (low >>> 16) & 0xff;
+  out[offset + 6] = (low >>> 8) & 0xff;
+  out[offset + 7] = low & 0xff;
+}
+
+function readU32(bytes: Uint8Array, offset: number): number {
+  return (((bytes[offset] as number) << 24) | ((bytes[offset + 1] as number) << 16) | ((bytes[offset + 2] as number) << 8) | (bytes[offset + 3] as number)) >>> 0;
 }
 
 function readU64(bytes: Uint8Array, offset: number): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const value = view.getUint32(offset) * 0x1_0000_0000 + view.getUint32(offset + 4);
+  assert(offset + 8 <= bytes.length, 'u64 read past the end');
+  const value = readU32(bytes, offset) * 0x1_0000_0000 + readU32(bytes, offset + 4);
   assert(Number.isSafeInteger(value), 'revision exceeds 2^53');
   return value;
 }

@@ -173,6 +173,14 @@ export class WatchHub {
     return this.rev;
   }
 
+  /**
+   * Whether onApply would hand events to anyone. When false, the caller may pass no events (and
+   * skip reading each change's prev_kv): the hub only moves its revision.
+   */
+  hasSyncedWatchers(): boolean {
+    return this.syncedCount > 0;
+  }
+
   stats(): WatchHubStats {
     return { streams: this.streams.size, synced: this.syncedCount, unsynced: this.unsynced.size };
   }
@@ -187,7 +195,8 @@ export class WatchHub {
 
   /**
    * Every event of one revision, in sub-revision order, right after the store applied it (the
-   * history must already contain it). Must be called for every revision, in order.
+   * history must already contain it). Must be called for every revision, in order. `events` may
+   * be empty when hasSyncedWatchers() is false: no watcher is there to see them.
    */
   onApply(revision: number, events: readonly WatchEvent[]): void {
     assert(revision === this.rev + 1, () => `watch hub: revision ${revision} after ${this.rev}`);

@@ -72,7 +72,21 @@ export class MvccWatchHistory implements WatchHistory {
   }
 }
 
-/** Wires a store's change feed into a hub: every revision, in order, with prev_kv. */
-export function feedHubFromStore(store: MvccStore, history: MvccWatchHistory, onApply: (rev: number, events: WatchEvent[]) => void): void {
-  store.onChanges((rev, events) => onApply(rev, events.map((ev) => history.withPrevKv(ev))));
+const NO_EVENTS: WatchEvent[] = [];
+
+/**
+ * Wires a store's change feed into a hub: every revision, in order, with prev_kv. With `wanted`
+ * (the hub's hasSyncedWatchers), a revision nobody watches is passed with no events, so the
+ * prev_kv reads (one backend read per overwrite) are skipped.
+ */
+export function feedHubFromStore(
+  store: MvccStore,
+  history: MvccWatchHistory,
+  onApply: (rev: number, events: WatchEvent[]) => void,
+  wanted?: () => boolean,
+): void {
+  store.onChanges((rev, events) => {
+    if (wanted !== undefined && !wanted()) onApply(rev, NO_EVENTS);
+    else onApply(rev, events.map((ev) => history.withPrevKv(ev)));
+  });
 }
