@@ -163,12 +163,20 @@ export function checkWatches(ops: readonly Operation[]): WatchReport {
       }
     }
   }
-  for (const { w, events, stopAfter } of perWatcher) anomalies.push(...checkWatcher(w, events, stopAfter, timeline));
+  const compactions = compactionRevisions(ops);
+  for (const { w, events, stopAfter } of perWatcher) anomalies.push(...checkWatcher(w, events, stopAfter, timeline, compactions));
   const anomalyTypes = [...new Set(anomalies.map((a) => a.name))].sort();
   return { kind: 'watch', verdict: anomalies.length === 0 ? 'valid' : 'invalid', anomalies, anomalyTypes, watchers: watchers.length, eventsChecked };
 }
 
-function checkWatcher(w: Operation, events: readonly Ev[], stopAfter: number | undefined, timeline: Timeline): WatchAnomaly[] {
+/** Revisions of every compaction the history requested (any of them may have taken effect). */
+function compactionRevisions(ops: readonly Operation[]): number[] {
+  const revisions: number[] = [];
+  for (const op of ops) if (op.f === 'compact') revisions.push(toNum(asObject(op.input)?.['revision'] ?? 0));
+  return revisions;
+}
+
+function checkWatcher(w: Operation, events: readonly Ev[], stopAfter: number | undefined, timeline: Timeline, compactions: readonly number[]): WatchAnomaly[] {
   const found: WatchAnomaly[] = [];
   const req = asObject(w.input) ?? {};
   const key = bytesText(req['key']);
@@ -197,7 +205,7 @@ function checkWatcher(w: Operation, events: readonly Ev[], stopAfter: number | u
   }
   if (events.length > 0) gaps(events, start, key, end, timeline, add);
   const byKey = revisionsByKey(timeline);
-  for (const e of events) checkPrev(e, wantPrev, timeline, byKey, add);
+  for (const e of events) checkPrev(e, wantPrev, timeline, byKey, compactions, add);
   return found;
 }
 
@@ -244,11 +252,13 @@ function previousChange(timeline: Timeline, byKey: Map<string, number[]>, key: s
   return r === undefined ? undefined : [r, timeline.get(r)?.get(key) as Change];
 }
 
-function checkPrev(e: Ev, wantPrev: boolean, timeline: Timeline, byKey: Map<string, number[]>, add: AddAnomaly): void {
+function checkPrev(e: Ev, wantPrev: boolean, timeline: Timeline, byKey: Map<string, number[]>, compactions: readonly number[], add: AddAnomaly): void {
   const before = previousChange(timeline, byKey, e.key, e.mod);
   if (wantPrev && e.prev !== undefined) {
     if (e.prev === null) {
-      if (before !== undefined && before[1].type === 'put') add('wrong-prev-kv', e, `no prev_kv, but key ${e.key} was put at revision ${before[0]}`);
+      // An event replayed after a compaction past the previous version has no prev_kv (as etcd).
+      const prevCompacted = before !== undefined && compactions.some((c) => c > before[0] && c <= e.mod);
+      if (before !== undefined && before[1].type === 'put' && !prevCompacted) add('wrong-prev-kv', e, `no prev_kv, but key ${e.key} was put at revision ${before[0]}`);
     } else if (before === undefined || before[0] !== e.prev.mod || before[1].type !== 'put' || (before[1].value !== undefined && before[1].value !== e.prev.value)) {
       const what = before === undefined ? 'no earlier change is known' : `the last change was ${before[1].type} ${JSON.stringify(before[1].value)} at revision ${before[0]}`;
       add('wrong-prev-kv', e, `prev_kv ${JSON.stringify(e.prev.value)}@${e.prev.mod}, but ${what}`);

@@ -50,6 +50,8 @@ export interface ClusterOptions<R, M extends SimMachine<R>> {
   readonly spareIds?: readonly NodeId[];
   /** A member's outgoing messages leave only after the disk syncs it did before them (persist, then send). */
   readonly chargeSyncLatency?: boolean;
+  /** Members sync their WAL asynchronously (the disk completes syncAsync on the member's clock). */
+  readonly asyncSync?: boolean;
   /** Snapshot messages are held this long, with this probability (a lagging snapshot stream). */
   readonly snapDelay?: { readonly prob: number; readonly delayMsMin: number; readonly delayMsMax: number };
 }
@@ -204,7 +206,7 @@ export class SimCluster<R, M extends SimMachine<R>> {
     slot.clock.restart();
     this.network.restart(id);
     slot.state = 'up';
-    const disk = slot.device.open();
+    const disk = slot.device.open(this.options.asyncSync === true ? slot.clock : undefined);
     const env: Env = {
       clock: slot.clock,
       rand: this.rand.fork(`node/${id}/${slot.incarnation}`),

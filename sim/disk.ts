@@ -40,7 +40,7 @@
 import { assert } from '../src/util/index.js';
 import type { SeededRand } from '../src/util/index.js';
 import { DiskError } from '../src/env/index.js';
-import type { Disk } from '../src/env/index.js';
+import type { Clock, Disk } from '../src/env/index.js';
 
 export interface SimDiskOptions {
   readonly tornWriteProb?: number;
@@ -216,9 +216,14 @@ export class SimDiskDevice {
   }
 
   /** The running process's view. One at a time: crash() closes it. */
-  open(): SimDisk {
+  /**
+   * `timers` (the process's clock) runs syncAsync completions in virtual time; a crash drops them
+   * with the process's other timers. Without it the view has no syncAsync and the node syncs
+   * synchronously.
+   */
+  open(timers?: Pick<Clock, 'setTimer'>): SimDisk {
     assert(this.view === undefined || this.view.closed, 'SimDiskDevice.open(): a view is already open');
-    this.view = new SimDisk(this);
+    this.view = new SimDisk(this, timers);
     return this.view;
   }
 
@@ -308,7 +313,34 @@ export class SimDisk implements Disk {
   private lastSyncMs = 0;
   private owedSyncMs = 0;
 
-  constructor(private readonly device: SimDiskDevice) {}
+  constructor(
+    private readonly device: SimDiskDevice,
+    timers?: Pick<Clock, 'setTimer'>,
+  ) {
+    if (timers !== undefined) this.syncAsync = (path, done) => this.startAsyncSync(timers, path, done);
+  }
+
+  syncAsync?: (path: string, done: (error: DiskError | undefined) => void) => void;
+
+  /**
+   * An fdatasync on another thread: it takes the sync latency in virtual time, and only when it
+   * completes does the file's content (as of then) become durable. A crash before that loses the
+   * unsynced writes exactly as a crash during a blocking sync would. Errors are those of sync().
+   */
+  private startAsyncSync(timers: Pick<Clock, 'setTimer'>, path: string, done: (error: DiskError | undefined) => void): void {
+    this.file(path, 'sync');
+    const latencyMs = this.drawSyncLatencyMs();
+    timers.setTimer(latencyMs, () => {
+      let failure: DiskError | undefined;
+      try {
+        this.syncNow(path);
+      } catch (error) {
+        if (!(error instanceof DiskError)) throw error;
+        failure = error;
+      }
+      done(failure);
+    });
+  }
 
   get closed(): boolean {
     return this.isClosed;
@@ -401,8 +433,13 @@ export class SimDisk implements Disk {
   }
 
   sync(path: string): void {
-    const inode = this.file(path, 'sync');
+    this.file(path, 'sync');
     this.chargeSync();
+    this.syncNow(path);
+  }
+
+  private syncNow(path: string): void {
+    const inode = this.file(path, 'sync');
     this.device.stats.syncs++;
     if (this.device.nextSyncFails()) {
       inode.poisoned = true;
@@ -462,12 +499,16 @@ export class SimDisk implements Disk {
   }
 
   private chargeSync(): void {
+    this.owedSyncMs += this.drawSyncLatencyMs();
+  }
+
+  private drawSyncLatencyMs(): number {
     const o = this.device.options;
     const min = o.syncLatencyMsMin ?? 0;
     const max = o.syncLatencyMsMax ?? min;
     let ms = min === max ? min : this.device.rand.between(min, max);
     if (this.device.rand.chance(o.slowSyncProb ?? 0)) ms += this.device.rand.between(0, o.slowSyncMsMax ?? 0);
     this.lastSyncMs = ms;
-    this.owedSyncMs += ms;
+    return ms;
   }
 }

@@ -127,6 +127,12 @@ export interface FaultProfile {
   readonly snapDelay: SnapDelayProfile;
   /** The disk's sync latency delays the member's outgoing messages (persist, then send). */
   readonly chargeSyncLatency: boolean;
+  /**
+   * The WAL's fdatasync runs asynchronously (as on real processes, where it runs on libuv's
+   * thread pool): the member keeps taking requests while the sync takes its latency. Off, the
+   * sync blocks the member (the path the seeds before async persistence were recorded with).
+   */
+  readonly asyncSync: boolean;
 }
 
 // New kinds go at the end: each kind draws one chance in order, so earlier kinds keep their draws.
@@ -265,6 +271,7 @@ export function drawFaultProfile(root: SeededRand): FaultProfile {
     snapshot: drawSnapshot(profile.fork('snapshot')),
     snapDelay: drawSnapDelay(profile.fork('snapdelay')),
     chargeSyncLatency: profile.fork('synccharge').chance(0.5),
+    asyncSync: profile.fork('asyncsync').chance(0.75),
   };
 }
 
@@ -328,7 +335,7 @@ export function formatFaultProfile(p: FaultProfile): string {
     `  crash:     ${episode(p.crash)}`,
     `  pause:     ${episode(p.pause)}`,
     `  clock:     ${clocks}; jumps ${p.clock.jumpMeanIntervalMs === 0 ? 'off' : `every ~${p.clock.jumpMeanIntervalMs}ms up to ±${p.clock.jumpMsMax}ms`}`,
-    `  disk:      torn ${d.tornWriteProb}, corruption ${d.corruptionProb}, sync EIO ${d.syncFailProb}, ENOSPC ${d.writeFailProb}, sync ${d.syncLatencyMsMin}-${d.syncLatencyMsMax}ms, slow ${d.slowSyncProb} (+${d.slowSyncMsMax}ms)${p.chargeSyncLatency ? ', charged to sends' : ''}`,
+    `  disk:      torn ${d.tornWriteProb}, corruption ${d.corruptionProb}, sync EIO ${d.syncFailProb}, ENOSPC ${d.writeFailProb}, sync ${d.syncLatencyMsMin}-${d.syncLatencyMsMax}ms, slow ${d.slowSyncProb} (+${d.slowSyncMsMax}ms)${p.chargeSyncLatency ? ', charged to sends' : ''}${p.asyncSync ? ', WAL sync async' : ''}`,
     `  first:     ${p.earlyFirstFault ? 'each family within [0, mean]' : 'each family within [mean/2, 3*mean/2]'}`,
     `  power:     ${episode(p.powerLoss)}${p.powerLoss.meanIntervalMs === 0 ? '' : `, all members ${p.powerLoss.allProb}, else a majority`}`,
     `  trigger:   ${formatTrigger(p.crashTrigger)}`,

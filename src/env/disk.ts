@@ -35,5 +35,12 @@ export interface Disk {
   rename(from: string, to: string): void;
   remove(path: string): void;
   sync(path: string): void;
+  /**
+   * sync(path) without blocking the caller: `done` runs later (never synchronously) once the
+   * file's content as of some moment after the call is durable, or with the error sync would
+   * have thrown. The node loop uses it to take the WAL's fdatasync off its thread and keep
+   * accepting requests meanwhile. Optional: without it the node syncs synchronously.
+   */
+  syncAsync?(path: string, done: (error: DiskError | undefined) => void): void;
   syncDir(dir: string): void;
 }

@@ -34,6 +34,11 @@ export interface NodeConfig {
 
 const SNAPSHOTS_KEPT = 2;
 
+/** A leader's messages that do not vouch for its own log being durable. */
+function sendableBeforeSync(m: Message): boolean {
+  return m.type === 'app' || m.type === 'heartbeat';
+}
+
 interface Waiter<R> {
   resolve(result: R): void;
   reject(error: Error): void;
@@ -76,6 +81,8 @@ export class ServerNode<R> {
   private readSeq = 0;
   private tickTimer: TimerHandle | undefined;
   private drainScheduled = false;
+  /** A Ready's WAL sync is in flight (async persistence); the loop resumes when it completes. */
+  private persisting = false;
   private stopped = false;
   private leader: NodeId = NO_NODE;
   /** Raft's term, commit and role as of the last Ready: cheap to read after every event. */
@@ -311,14 +318,21 @@ export class ServerNode<R> {
   // ---- the Ready loop -----------------------------------------------------------------------
 
   private drain(): void {
+    // A Ready whose WAL sync is in flight owns the loop: the next one is taken when it completes.
+    if (this.persisting) return;
     this.issueReadIndex();
     try {
       let rounds = 0;
-      while (!this.stopped && this.raft.hasReady()) {
+      while (!this.stopped && !this.persisting && this.raft.hasReady()) {
         assert(++rounds < 10_000, 'ready loop does not converge');
-        this.handleReady(this.raft.ready());
-        this.raft.advance();
-        for (const to of this.snapshotsSent.splice(0)) this.raft.reportSnapshot(to, true);
+        const rd = this.raft.ready();
+        this.noteState(rd);
+        if (this.canSyncAsync(rd)) {
+          this.persistAsync(rd);
+        } else {
+          this.persist(rd);
+          this.finishReady(rd, rd.messages);
+        }
       }
     } catch (error) {
       // Nothing after a failed persist or apply can be trusted: stop, as etcd panics. The
@@ -328,7 +342,7 @@ export class ServerNode<R> {
     }
   }
 
-  private handleReady(rd: Ready): void {
+  private noteState(rd: Ready): void {
     if (rd.softState) {
       this.role = rd.softState.role;
       this.onLeaderChange(rd.softState.leader);
@@ -337,8 +351,47 @@ export class ServerNode<R> {
       this.term = rd.hardState.term;
       this.commit = rd.hardState.commit;
     }
-    this.persist(rd);
-    for (const m of rd.messages) this.transport.send(m.to, m);
+  }
+
+  /** A Ready that must be synced and carries no snapshot can sync off the loop's thread. */
+  private canSyncAsync(rd: Ready): boolean {
+    return rd.mustSync && rd.snapshot === undefined && this.env.disk.syncAsync !== undefined && (rd.entries.length > 0 || rd.hardState !== undefined);
+  }
+
+  /**
+   * Writes the Ready to the WAL now and syncs it asynchronously; everything that needs it durable
+   * (acks, votes, applying entries this member's own log makes committed) waits for the sync.
+   * A leader sends its appends and heartbeats first: it may replicate in parallel with its own
+   * write (Raft thesis 10.2.1) because it learns of a commit only from Readies taken after this
+   * one is advanced, so no commit it reports can rest on its own unsynced entries. Meanwhile the
+   * loop keeps reading requests, which Raft queues for the next Ready: one sync covers them all.
+   */
+  private persistAsync(rd: Ready): void {
+    this.wal.save(rd.hardState, rd.entries, false);
+    if (rd.entries.length > 0) this.storage.append(rd.entries);
+    if (rd.hardState) this.storage.setHardState(rd.hardState);
+    const early = this.role === 'leader' ? rd.messages.filter(sendableBeforeSync) : [];
+    const late = early.length === 0 ? rd.messages : rd.messages.filter((m) => !sendableBeforeSync(m));
+    for (const m of early) this.transport.send(m.to, m);
+    this.persisting = true;
+    this.wal.syncAsync((error) => {
+      if (this.stopped) return;
+      this.persisting = false;
+      try {
+        if (error) throw error;
+        this.finishReady(rd, late);
+      } catch (failure) {
+        this.stop();
+        this.onFatal(failure);
+        return;
+      }
+      this.drain();
+    });
+  }
+
+  /** Everything after the persist: send, apply, answer reads, snapshot, advance. */
+  private finishReady(rd: Ready, messages: readonly Message[]): void {
+    for (const m of messages) this.transport.send(m.to, m);
     // The transport cannot tell whether a snapshot arrived. Like etcd once its snapshot stream
     // ends, report it sent: the leader probes the follower, and resends if it is still behind.
     for (const m of rd.messages) if (m.type === 'snap') this.snapshotsSent.push(m.to);
@@ -348,6 +401,8 @@ export class ServerNode<R> {
     for (const rs of rd.readStates) this.onReadState(rs);
     this.releaseReads();
     this.maybeSnapshot();
+    this.raft.advance();
+    for (const to of this.snapshotsSent.splice(0)) this.raft.reportSnapshot(to, true);
   }
 
   /** Persist before send: a vote or an acknowledged append must survive a crash. */

@@ -260,6 +260,21 @@ export class Wal {
     this.io(() => this.disk.sync(this.currentPath()));
   }
 
+  /**
+   * sync() without blocking, where the disk can (Disk.syncAsync): `done` runs once everything
+   * written before the call is durable, or with the error, which poisons this Wal as a failed
+   * sync() does. The caller must not write to this Wal until `done` has run.
+   */
+  syncAsync(done: (error: Error | undefined) => void): void {
+    this.checkUsable('syncAsync');
+    const syncAsync = this.disk.syncAsync;
+    assert(syncAsync !== undefined, 'syncAsync: the disk cannot sync asynchronously');
+    syncAsync.call(this.disk, this.currentPath(), (error) => {
+      if (error && !this.failure) this.failure = error;
+      done(error);
+    });
+  }
+
   /** Syncs (unless a disk error already poisoned it) and stops; no use afterwards. */
   close(): void {
     if (this.closed) return;

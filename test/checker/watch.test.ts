@@ -86,6 +86,19 @@ describe('watch checker', () => {
     expect(check([{ request: range, responses: p }]).anomalyTypes).toContain('phantom-event');
   });
 
+  it('allows no prev_kv only where a compaction removed the previous version', () => {
+    // A watcher resuming at 5 after a compaction at 5 gets the delete of a without prev_kv.
+    const resumed = { request: { key: 'a', startRevision: 5, prevKv: true }, responses: [{ events: [del('a', 5, null as unknown as Value)] }] };
+    expect(check([resumed]).anomalyTypes).toEqual(['wrong-prev-kv']);
+    const h = new HistoryRecorder();
+    writes(h);
+    h.invoke('compactor-1', 'compact', { revision: 5 }, 1);
+    h.complete('compactor-1', 'ok', 'compact', { revision: 5 }, 1);
+    h.invoke(10, 'watch', resumed.request, 1);
+    h.complete(10, 'ok', 'watch', { responses: resumed.responses }, 2);
+    expect(checkWatches(pairOps(h.history())).verdict).toBe('valid');
+  });
+
   it('stops requiring events at a compaction notice, and flags events after it', () => {
     const notice = { events: [], compactRevision: 4, canceled: true };
     expect(check([{ request: { key: 'a', startRevision: 1 }, responses: [notice] }]).verdict).toBe('valid');

@@ -32,6 +32,23 @@ describe('NodeDisk', () => {
     expect(disk.openFdCount()).toBe(0);
   });
 
+  it('syncs asynchronously on the cached descriptor and reports errors instead of throwing', async () => {
+    const disk = new NodeDisk(root);
+    disk.mkdirp('s');
+    disk.append('s/wal', bytes(1, 2));
+    let calledSynchronously = true;
+    const done = new Promise<unknown>((resolve) => disk.syncAsync('s/wal', resolve));
+    calledSynchronously = false;
+    expect(await done).toBeUndefined();
+    expect(calledSynchronously).toBe(false);
+    disk.writeFile('s/plain', bytes(3));
+    expect(await new Promise<unknown>((resolve) => disk.syncAsync('s/plain', resolve))).toBeUndefined();
+    const missing = await new Promise<unknown>((resolve) => disk.syncAsync('s/none', resolve));
+    expect(missing).toBeInstanceOf(DiskError);
+    expect((missing as DiskError).code).toBe('ENOENT');
+    disk.close();
+  });
+
   it('writes whole files, renames, lists sorted, removes', () => {
     const disk = new NodeDisk(root);
     disk.mkdirp('d');

@@ -268,3 +268,68 @@ describe('SimDisk crash semantics', () => {
     expect(outcomes.size).toBeGreaterThan(1);
   });
 });
+
+describe('SimDisk.syncAsync', () => {
+  /** Timers that run only when the test says so, as the member's clock would later. */
+  function manualTimers(): { setTimer(ms: number, fn: () => void): { timerId: number }; runAll(): void; delays: number[] } {
+    const pending: Array<() => void> = [];
+    const delays: number[] = [];
+    return {
+      setTimer(ms, fn) {
+        delays.push(ms);
+        pending.push(fn);
+        return { timerId: pending.length };
+      },
+      runAll() {
+        for (const fn of pending.splice(0)) fn();
+      },
+      delays,
+    };
+  }
+
+  it('is durable only once it completes, after the drawn latency; a crash before loses the writes', () => {
+    const dev = device(3, { syncLatencyMsMin: 4, syncLatencyMsMax: 4 });
+    const timers = manualTimers();
+    const disk = dev.open(timers);
+    disk.mkdirp('w');
+    disk.syncDir('.');
+    disk.syncDir('w');
+    disk.append('w/0.wal', utf8('abc'));
+    disk.syncDir('w');
+    const results: unknown[] = [];
+    disk.syncAsync?.('w/0.wal', (error) => results.push(error));
+    expect(results).toEqual([]);
+    expect(timers.delays).toEqual([4]);
+    dev.crash();
+    timers.runAll(); // the completion of a crashed process: reports, but made nothing durable
+    expect((results[0] as DiskError).code).toBe('EBADF');
+    expect(text(dev.open(), 'w/0.wal')).toBe('');
+  });
+
+  it('completes with the content as of completion, or with EIO as sync() would', () => {
+    const dev = device(4);
+    const timers = manualTimers();
+    const disk = dev.open(timers);
+    disk.mkdirp('w');
+    disk.syncDir('.');
+    disk.syncDir('w');
+    disk.append('w/0.wal', utf8('ab'));
+    disk.syncDir('w');
+    const results: unknown[] = [];
+    disk.syncAsync?.('w/0.wal', (error) => results.push(error));
+    disk.append('w/0.wal', utf8('cd'));
+    timers.runAll();
+    expect(results).toEqual([undefined]);
+    dev.injectSyncFailures(1);
+    disk.append('w/0.wal', utf8('ef'));
+    disk.syncAsync?.('w/0.wal', (error) => results.push(error));
+    timers.runAll();
+    expect((results[1] as DiskError).code).toBe('EIO');
+    dev.crash();
+    expect(text(dev.open(), 'w/0.wal')).toBe('abcd');
+  });
+
+  it('is absent without timers, so the node syncs synchronously', () => {
+    expect(device().open().syncAsync).toBeUndefined();
+  });
+});

@@ -94,7 +94,7 @@ describe('lock workload', () => {
   }, 60_000);
 
   it('a holder paused past its lease overlaps the next holder: reported as a finding, not a store failure', async () => {
-    const r = await runSimulation({ seed: 1, workload: 'lock', safetyMs: 8_000 });
+    const r = await runSimulation({ seed: 3, workload: 'lock', safetyMs: 8_000 });
     expect(r.status, r.message).toBe('pass');
     expect(r.verdict?.findings.length).toBeGreaterThan(0);
     expect(r.verdict?.findings[0]).toMatch(/explained by a holder pause/);
@@ -110,7 +110,7 @@ describe('lock workload', () => {
 
 describe('membership nemesis', () => {
   it('adds a learner that joins from an empty disk, promotes it, removes voters, and stays safe and live', async () => {
-    const r = await runSimulation({ seed: 10, workload: 'kv', membership: true, safetyMs: 8_000 });
+    const r = await runSimulation({ seed: 4, workload: 'kv', membership: true, safetyMs: 8_000 });
     expect(r.status, r.message).toBe('pass');
     const kinds = new Set(r.nemesisActions.map((a) => a.split(' ')[1]));
     for (const kind of ['addLearner', 'join', 'promoteLearner', 'removeNode']) expect(kinds).toContain(kind);

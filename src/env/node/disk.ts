@@ -93,6 +93,27 @@ export class NodeDisk implements Disk {
     }
   }
 
+  /**
+   * fdatasync on libuv's thread pool. Only appended files (the WAL) have a cached descriptor to
+   * sync this way; anything else syncs at once and reports on the next turn. A descriptor closed
+   * while its sync is in flight (shutdown) reports EBADF, which the stopped node ignores.
+   */
+  syncAsync(p: string, done: (error: DiskError | undefined) => void): void {
+    const cached = this.appendFds.get(p);
+    if (cached === undefined) {
+      let failure: DiskError | undefined;
+      try {
+        this.sync(p);
+      } catch (error) {
+        if (!(error instanceof DiskError)) throw error;
+        failure = error;
+      }
+      setImmediate(() => done(failure));
+      return;
+    }
+    fs.fdatasync(cached, (error) => done(error ? toDiskError(error) : undefined));
+  }
+
   syncDir(dir: string): void {
     const fd = wrap(() => fs.openSync(this.abs(dir), 'r'));
     try {
