@@ -46,24 +46,19 @@ const LOCAL_TYPES: ReadonlySet<MessageType> = new Set(['hup', 'beat', 'unreachab
 /** Forwarded requests carry term 0; every other peer message has a term. */
 const TERMLESS_TYPES: ReadonlySet<MessageType> = new Set(['prop', 'readIndex', 'transferLeader']);
 
-class Writer {
-  private buf: Buffer;
-  private at = 0;
-  constructor(initialBytes: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, initialBytes));
-  }
-  private reserve(moreBytes: number): void {
-    if (this.at + moreBytes <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + moreBytes));
-    this.buf.copy(next, 0, 0, this.at);
-    this.buf = next;
+/** Writes into a buffer sized exactly beforehand (see sizeOf): no growth checks, no copies. */
+class Cursor {
+  at: number;
+  constructor(
+    readonly buf: Buffer,
+    startAt: number,
+  ) {
+    this.at = startAt;
   }
   u8(v: number): void {
-    this.reserve(1);
     this.buf[this.at++] = v;
   }
   varint(value: number): void {
-    this.reserve(8);
     let v = value;
     while (v >= 0x80) {
       this.buf[this.at++] = (v % 0x80) | 0x80;
@@ -73,16 +68,55 @@ class Writer {
   }
   bytes(b: Uint8Array): void {
     this.varint(b.length);
-    this.reserve(b.length);
     this.buf.set(b, this.at);
     this.at += b.length;
   }
-  string(s: string): void {
-    this.bytes(Buffer.from(s, 'utf8'));
+}
+
+function varintBytes(value: number): number {
+  let n = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 0x80)) n++;
+  return n;
+}
+
+const lengthPrefixed = (length: number): number => varintBytes(length) + length;
+
+/** Member ids as UTF-8, encoded once: every message names two of the same few members. */
+const idBytesCache = new Map<string, Buffer>();
+const ID_CACHE_MAX = 1024;
+
+function idBytes(id: string): Buffer {
+  let bytes = idBytesCache.get(id);
+  if (bytes === undefined) {
+    bytes = Buffer.from(id, 'utf8');
+    if (idBytesCache.size >= ID_CACHE_MAX) idBytesCache.clear();
+    idBytesCache.set(id, bytes);
   }
-  finish(): Buffer {
-    return this.buf.subarray(0, this.at);
-  }
+  return bytes;
+}
+
+/** A message with its variable parts encoded, and the size of its record. */
+interface Sized {
+  readonly m: Message;
+  readonly from: Buffer;
+  readonly to: Buffer;
+  readonly entries: Uint8Array[];
+  readonly snapshot: Uint8Array | undefined;
+  readonly bytes: number;
+}
+
+function sized(m: Message): Sized {
+  const from = idBytes(m.from);
+  const to = idBytes(m.to);
+  const entries = m.entries.map(encodeEntry);
+  const snapshot = m.snapshot ? encodeSnapshot(m.snapshot) : undefined;
+  let bytes = 1 + lengthPrefixed(from.length) + lengthPrefixed(to.length);
+  bytes += varintBytes(m.term) + varintBytes(m.logTerm) + varintBytes(m.index) + varintBytes(m.commit) + 1;
+  bytes += varintBytes(m.rejectHint) + varintBytes(m.hintTerm) + lengthPrefixed(m.context.length);
+  bytes += varintBytes(entries.length);
+  for (const e of entries) bytes += lengthPrefixed(e.length);
+  if (snapshot !== undefined) bytes += lengthPrefixed(snapshot.length);
+  return { m, from, to, entries, snapshot, bytes };
 }
 
 class Reader {
@@ -118,15 +152,40 @@ class Reader {
     this.at += n;
     return out;
   }
+  /**
+   * A length-prefixed field as a plain Uint8Array view of the input, for a decoder that copies
+   * what it keeps (the WAL's entry and snapshot decoders slice, which copies on a Uint8Array;
+   * on a Buffer it would not, hence never a Buffer view).
+   */
+  view(): Uint8Array {
+    const n = this.varint();
+    if (n > this.remaining) throw new PeerCodecError(`length ${n} overruns the message`);
+    const out = new Uint8Array(this.buf.buffer, this.buf.byteOffset + this.at, n);
+    this.at += n;
+    return out;
+  }
   string(): string {
-    return Buffer.from(this.bytes()).toString('utf8');
+    const n = this.varint();
+    if (n > this.remaining) throw new PeerCodecError(`length ${n} overruns the message`);
+    const start = this.at;
+    this.at += n;
+    // Member ids are short ASCII hex: build them directly instead of through a Buffer.
+    let s = '';
+    for (let i = start; i < start + n; i++) {
+      const c = this.buf[i] as number;
+      if (c >= 0x80) return Buffer.from(this.buf.buffer, this.buf.byteOffset + start, n).toString('utf8');
+      s += String.fromCharCode(c);
+    }
+    return s;
   }
 }
 
-function writeMessage(w: Writer, m: Message): void {
+function writeMessage(w: Cursor, x: Sized): void {
+  const m = x.m;
+  w.varint(x.bytes);
   w.u8(MESSAGE_TYPES.indexOf(m.type));
-  w.string(m.from);
-  w.string(m.to);
+  w.bytes(x.from);
+  w.bytes(x.to);
   w.varint(m.term);
   w.varint(m.logTerm);
   w.varint(m.index);
@@ -135,9 +194,9 @@ function writeMessage(w: Writer, m: Message): void {
   w.varint(m.rejectHint);
   w.varint(m.hintTerm);
   w.bytes(m.context);
-  w.varint(m.entries.length);
-  for (const e of m.entries) w.bytes(encodeEntry(e));
-  if (m.snapshot) w.bytes(encodeSnapshot(m.snapshot));
+  w.varint(x.entries.length);
+  for (const e of x.entries) w.bytes(e);
+  if (x.snapshot !== undefined) w.bytes(x.snapshot);
 }
 
 function guarded<T>(what: string, decode: () => T): T {
@@ -175,10 +234,10 @@ function readMessage(r: Reader): Message {
   const count = r.varint();
   if (count > r.remaining) throw new PeerCodecError(`entry count ${count} overruns the message`);
   const entries: Entry[] = [];
-  for (let i = 0; i < count; i++) entries.push(guarded('entry', () => decodeEntry(r.bytes())));
+  for (let i = 0; i < count; i++) entries.push(guarded('entry', () => decodeEntry(r.view())));
   const base: Message = { type, from, to, term, logTerm, index, entries, commit, reject: (flags & FLAG_REJECT) !== 0, rejectHint, hintTerm, context };
   if ((flags & FLAG_SNAPSHOT) === 0) return base;
-  const snapshot: Snapshot = guarded('snapshot', () => decodeSnapshot(r.bytes()));
+  const snapshot: Snapshot = guarded('snapshot', () => decodeSnapshot(r.view()));
   return { ...base, snapshot };
 }
 
@@ -194,17 +253,31 @@ export function checkMessage(m: Message, self: NodeId): void {
 }
 
 export function encodeBatch(messages: readonly Message[]): Buffer {
-  const w = new Writer(256);
+  return encodeInto(messages, 0);
+}
+
+/**
+ * frame(encodeBatch(messages)) in one buffer: each message's parts are encoded once and copied
+ * once, into a buffer sized exactly up front.
+ */
+export function encodeFrame(messages: readonly Message[]): Buffer {
+  const out = encodeInto(messages, 4);
+  out.writeUInt32BE(out.length - 4, 0);
+  return out;
+}
+
+function encodeInto(messages: readonly Message[], headBytes: number): Buffer {
+  const all = messages.map(sized);
+  let bytes = headBytes + 3 + varintBytes(all.length);
+  for (const x of all) bytes += lengthPrefixed(x.bytes);
+  const w = new Cursor(Buffer.allocUnsafe(bytes), headBytes);
   w.u8(MAGIC_0);
   w.u8(MAGIC_1);
   w.u8(VERSION);
-  w.varint(messages.length);
-  for (const m of messages) {
-    const inner = new Writer(64 + m.entries.reduce((n, e) => n + e.data.length + 16, 0) + (m.snapshot?.data.length ?? 0));
-    writeMessage(inner, m);
-    w.bytes(inner.finish());
-  }
-  return w.finish();
+  w.varint(all.length);
+  for (const x of all) writeMessage(w, x);
+  if (w.at !== bytes) throw new Error(`peer codec sized ${bytes} bytes but wrote ${w.at}`);
+  return w.buf;
 }
 
 export function decodeBatch(bytes: Uint8Array): Message[] {
@@ -216,7 +289,7 @@ export function decodeBatch(bytes: Uint8Array): Message[] {
   if (count > r.remaining) throw new PeerCodecError(`message count ${count} overruns the batch`);
   const out: Message[] = [];
   for (let i = 0; i < count; i++) {
-    const record = new Reader(r.bytes());
+    const record = new Reader(r.view());
     out.push(readMessage(record));
     if (record.remaining !== 0) throw new PeerCodecError(`${record.remaining} trailing bytes after a message`);
   }

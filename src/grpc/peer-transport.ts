@@ -17,7 +17,7 @@ import type { ClientHttp2Session, ClientHttp2Stream, Http2Server, ServerHttp2Ses
 import type { Logger, Transport } from '../env/index.js';
 import type { Message } from '../raft/index.js';
 import type { NodeId } from '../util/index.js';
-import { FrameParser, PeerCodecError, checkMessage, decodeBatch, encodeBatch, frame } from './peer-codec.js';
+import { FrameParser, PeerCodecError, checkMessage, decodeBatch, encodeBatch, encodeFrame } from './peer-codec.js';
 import { clientTlsOptions, isTlsUrl, serverTlsOptions } from './tls.js';
 import type { ClientTls, ServerTls } from './tls.js';
 
@@ -171,7 +171,7 @@ export class PeerTransport implements Transport<Message> {
         for (const m of batch) this.drop(to, m);
         continue;
       }
-      stream.write(frame(encodeBatch(batch)));
+      stream.write(encodeFrame(batch));
       this.stats.sentFrames++;
       this.stats.sentMessages += batch.length;
     }

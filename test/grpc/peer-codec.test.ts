@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FrameParser, PeerCodecError, checkMessage, decodeBatch, encodeBatch, frame } from '../../src/grpc/index.js';
+import { FrameParser, PeerCodecError, checkMessage, decodeBatch, encodeBatch, encodeFrame, frame } from '../../src/grpc/index.js';
 import { emptyMessage } from '../../src/raft/index.js';
 import type { Entry, Message, MessageType } from '../../src/raft/index.js';
 import { nodeId } from '../../src/util/index.js';
@@ -60,6 +60,40 @@ describe('peer codec', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('encodeFrame is frame(encodeBatch()) in one buffer', () => {
+    fc.assert(
+      fc.property(fc.array(arbMessage, { maxLength: 8 }), (messages) => {
+        expect(encodeFrame(messages).toString('hex')).toBe(frame(encodeBatch(messages)).toString('hex'));
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('keeps the wire bytes of the first encoder (members of both versions interoperate)', () => {
+    const enc = new TextEncoder();
+    const messages: Message[] = [
+      {
+        ...emptyMessage({ type: 'app', from: A, to: B }), term: 3, logTerm: 2, index: 200, commit: 150, context: enc.encode('ctx'),
+        entries: [entry(201, 3, 'x'.repeat(300)), entry(202, 3, 'cc', 'confChange')],
+      },
+      { ...emptyMessage({ type: 'appResp', from: B, to: A }), term: 3, index: 202, reject: true, rejectHint: 190, hintTerm: 2 },
+      { ...emptyMessage({ type: 'snap', from: A, to: B }), term: 4, snapshot: { meta: { index: 99, term: 2, confState: { voters: [A, B], learners: [] } }, data: enc.encode('snapdata') } },
+    ];
+    // Bytes written by the encoder before it sized its buffer up front (commit 0666c2c).
+    const golden = '000001fb54520103ea0203103030303030303030303030303030616110303030303030303030303030303062620302c80196010000000363747802b0020003c901787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878787878060103ca0163632e04103030303030303030303030303030626210303030303030303030303030303061610300ca010001be010200005b09103030303030303030303030303030616110303030303030303030303030303062620400000002000000002e6302021030303030303030303030303030306161103030303030303030303030303030626200736e617064617461';
+    expect(encodeFrame(messages).toString('hex')).toBe(golden);
+    expect(decodeBatch(Buffer.from(golden, 'hex').subarray(4))).toEqual(messages);
+  });
+
+  it('decoded messages own their bytes: reusing the input buffer changes nothing', () => {
+    const messages: Message[] = [{ ...emptyMessage({ type: 'app', from: A, to: B }), term: 1, index: 4, entries: [entry(5, 1, 'payload'.repeat(20))], context: new Uint8Array([1, 2]) }];
+    const bytes = encodeBatch(messages);
+    const decoded = decodeBatch(bytes);
+    bytes.fill(0xee);
+    expect(decoded).toEqual(messages);
+    for (const e of decoded[0]?.entries ?? []) expect(Buffer.isBuffer(e.data)).toBe(false);
   });
 
   it('encodes a batch of heartbeats compactly', () => {
