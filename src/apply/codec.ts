@@ -1,3 +1,4 @@
+import { copyBytes } from '../mvcc/index.js';
 import { fromBase64, fromUtf8, toBase64, utf8 } from '../util/bytes.js';
 
 /**
@@ -127,8 +128,9 @@ class Writer {
     return true;
   }
 
+  /** A copy from a shared slab: a fresh ArrayBuffer per payload cost more than the encoding. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.at);
+    return copyBytes(this.buf.subarray(0, this.at));
   }
 }
 
@@ -340,8 +342,8 @@ function readValue(r: Reader): unknown {
       return r.string();
     case Tag.bytes:
       // A copy: the request's bytes outlive the entry (index keys, watch events), and a view
-      // would pin the whole entry buffer in memory.
-      return new Uint8Array(r.span());
+      // would pin the whole entry buffer in memory. Small copies share a slab (see mvcc/slab.ts).
+      return copyBytes(r.span());
     case Tag.bigint:
       return BigInt(r.string());
     case Tag.array:

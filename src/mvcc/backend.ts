@@ -16,6 +16,10 @@ export interface Backend {
   forEach(bucket: BucketName, fn: (key: Uint8Array, value: Uint8Array) => void, start?: Uint8Array, end?: Uint8Array): void;
   beginBatch(): void;
   inBatch(): boolean;
+  /**
+   * The backend keeps `key` and `value` as given (no copy): the caller hands them over and must
+   * not change them afterwards. Every writer makes fresh arrays per write anyway.
+   */
   put(bucket: BucketName, key: Uint8Array, value: Uint8Array): void;
   delete(bucket: BucketName, key: Uint8Array): void;
   /** Drop every entry of every bucket (restore from a snapshot), as part of the open batch. */
@@ -29,7 +33,11 @@ export interface Backend {
   close(): void;
 }
 
+/** Up to this many bytes, one fromCharCode call beats a Buffer wrapper and its latin1 decode. */
+const SHORT_KEY_BYTES = 64;
+
 function latin1(bytes: Uint8Array): string {
+  if (bytes.length <= SHORT_KEY_BYTES) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
@@ -49,7 +57,8 @@ export interface CommitOp {
  * the atomic apply. Keeps the read-your-writes logic in one place for both implementations.
  */
 export abstract class BatchingBackend implements Backend {
-  private pending: Map<BucketName, Map<string, Uint8Array | undefined>> | undefined;
+  /** Per bucket, by latin1 key: the op as it will commit, so commit needs no conversions. */
+  private pending: Map<BucketName, Map<string, CommitOp>> | undefined;
   private pendingClear = false;
   protected closed = false;
 
@@ -62,9 +71,9 @@ export abstract class BatchingBackend implements Backend {
   get(bucket: BucketName, key: Uint8Array): Uint8Array | undefined {
     assert(!this.closed, 'backend closed');
     const p = this.pending?.get(bucket);
-    if (p !== undefined) {
-      const k = latin1(key);
-      if (p.has(k)) return p.get(k);
+    if (p !== undefined && p.size > 0) {
+      const op = p.get(latin1(key));
+      if (op !== undefined) return op.value;
     }
     if (this.pendingClear) return undefined;
     return this.committedGet(bucket, key);
@@ -81,10 +90,10 @@ export abstract class BatchingBackend implements Backend {
     if (!this.pendingClear) this.committedForEach(bucket, (k, v) => merged.set(latin1(k), v), start, end);
     const lo = start === undefined ? undefined : latin1(start);
     const hi = end === undefined ? undefined : latin1(end);
-    for (const [k, v] of p ?? []) {
+    for (const [k, op] of p ?? []) {
       if ((lo !== undefined && k < lo) || (hi !== undefined && k >= hi)) continue;
-      if (v === undefined) merged.delete(k);
-      else merged.set(k, v);
+      if (op.value === undefined) merged.delete(k);
+      else merged.set(k, op.value);
     }
     const keys = [...merged.keys()].sort();
     for (const k of keys) fn(fromLatin1(k), merged.get(k) as Uint8Array);
@@ -101,7 +110,7 @@ export abstract class BatchingBackend implements Backend {
     return this.pending !== undefined;
   }
 
-  private bucketOverlay(bucket: BucketName): Map<string, Uint8Array | undefined> {
+  private bucketOverlay(bucket: BucketName): Map<string, CommitOp> {
     assert(this.pending !== undefined, 'write outside a batch');
     let p = this.pending.get(bucket);
     if (p === undefined) {
@@ -112,11 +121,11 @@ export abstract class BatchingBackend implements Backend {
   }
 
   put(bucket: BucketName, key: Uint8Array, value: Uint8Array): void {
-    this.bucketOverlay(bucket).set(latin1(key), value.slice());
+    this.bucketOverlay(bucket).set(latin1(key), { bucket, key, value });
   }
 
   delete(bucket: BucketName, key: Uint8Array): void {
-    this.bucketOverlay(bucket).set(latin1(key), undefined);
+    this.bucketOverlay(bucket).set(latin1(key), { bucket, key, value: undefined });
   }
 
   clearAll(): void {
@@ -131,7 +140,7 @@ export abstract class BatchingBackend implements Backend {
     for (const bucket of BUCKETS) {
       const p = this.pending.get(bucket);
       if (p === undefined) continue;
-      for (const [k, v] of p) ops.push({ bucket, key: fromLatin1(k), value: v });
+      for (const op of p.values()) ops.push(op);
     }
     const clearFirst = this.pendingClear;
     this.pending = undefined;

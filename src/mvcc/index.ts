@@ -69,4 +69,5 @@ export type { QuotaRequest } from './limits.js';
 export { encodeSnapshot, decodeSnapshot } from './snapshot.js';
 export type { SnapshotEntry } from './snapshot.js';
 export { LmdbBackend } from './lmdb_backend.js';
+export { allocBytes, copyBytes } from './slab.js';
 export type { LmdbBackendOptions } from './lmdb_backend.js';

@@ -4,6 +4,7 @@
  * be compared with a real etcd member's.
  */
 import { assert } from '../util/index.js';
+import { allocBytes } from './slab.js';
 
 export interface KeyValue {
   key: Uint8Array;
@@ -51,10 +52,6 @@ function writeVarint(out: Uint8Array, pos: number, v: number | bigint): number {
   return pos;
 }
 
-function intField(v: number): number | bigint {
-  return v >= 0 ? v : asUnsigned(BigInt(v));
-}
-
 function leaseField(v: bigint): number | bigint {
   return v >= 0n && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : asUnsigned(v);
 }
@@ -64,43 +61,57 @@ function asUnsigned(v: bigint): bigint {
   return BigInt.asUintN(64, v);
 }
 
-interface Field {
-  tag: number;
-  varint?: number | bigint;
-  bytes?: Uint8Array;
+/** An int64 field's varint: plain arithmetic when non-negative, bigint for the rare rest. */
+function int64Varint(v: number): number | bigint {
+  return v >= 0 ? v : asUnsigned(BigInt(v));
 }
 
-function fieldsOf(kv: KeyValue): Field[] {
-  const fields: Field[] = [];
-  if (kv.key.length > 0) fields.push({ tag: 0x0a, bytes: kv.key });
-  if (kv.createRevision !== 0) fields.push({ tag: 0x10, varint: intField(kv.createRevision) });
-  if (kv.modRevision !== 0) fields.push({ tag: 0x18, varint: intField(kv.modRevision) });
-  if (kv.version !== 0) fields.push({ tag: 0x20, varint: intField(kv.version) });
-  if (kv.value.length > 0) fields.push({ tag: 0x2a, bytes: kv.value });
-  if (kv.lease !== 0n) fields.push({ tag: 0x30, varint: leaseField(kv.lease) });
-  return fields;
+/** Bytes of one varint field (tag + value), 0 when the field is the proto3 zero and omitted. */
+function varintFieldLength(v: number | bigint): number {
+  return v === 0 || v === 0n ? 0 : 1 + varintLength(v);
 }
 
+function bytesFieldLength(b: Uint8Array): number {
+  return b.length === 0 ? 0 : 1 + varintLength(b.length) + b.length;
+}
+
+function writeBytesField(out: Uint8Array, pos: number, tag: number, b: Uint8Array): number {
+  if (b.length === 0) return pos;
+  out[pos++] = tag;
+  pos = writeVarint(out, pos, b.length);
+  out.set(b, pos);
+  return pos + b.length;
+}
+
+function writeVarintField(out: Uint8Array, pos: number, tag: number, v: number | bigint): number {
+  if (v === 0 || v === 0n) return pos;
+  out[pos++] = tag;
+  return writeVarint(out, pos, v);
+}
+
+/**
+ * Fields in number order, zero values omitted, as Go's proto.Marshal writes them. One pass to
+ * size, one to write, no per-field objects: this runs once per applied put.
+ */
 export function encodeKeyValue(kv: KeyValue): Uint8Array {
-  const fields = fieldsOf(kv);
-  let size = 0;
-  for (const f of fields) {
-    size += 1;
-    if (f.bytes !== undefined) size += varintLength(f.bytes.length) + f.bytes.length;
-    else size += varintLength(f.varint as number | bigint);
-  }
-  const out = new Uint8Array(size);
-  let pos = 0;
-  for (const f of fields) {
-    out[pos++] = f.tag;
-    if (f.bytes !== undefined) {
-      pos = writeVarint(out, pos, f.bytes.length);
-      out.set(f.bytes, pos);
-      pos += f.bytes.length;
-    } else {
-      pos = writeVarint(out, pos, f.varint as number | bigint);
-    }
-  }
+  const create = int64Varint(kv.createRevision);
+  const mod = int64Varint(kv.modRevision);
+  const version = int64Varint(kv.version);
+  const lease = kv.lease === 0n ? 0 : leaseField(kv.lease);
+  const size =
+    bytesFieldLength(kv.key) +
+    varintFieldLength(create) +
+    varintFieldLength(mod) +
+    varintFieldLength(version) +
+    bytesFieldLength(kv.value) +
+    varintFieldLength(lease);
+  const out = allocBytes(size);
+  let pos = writeBytesField(out, 0, 0x0a, kv.key);
+  pos = writeVarintField(out, pos, 0x10, create);
+  pos = writeVarintField(out, pos, 0x18, mod);
+  pos = writeVarintField(out, pos, 0x20, version);
+  pos = writeBytesField(out, pos, 0x2a, kv.value);
+  pos = writeVarintField(out, pos, 0x30, lease);
   assert(pos === size, 'KeyValue encoding size mismatch');
   return out;
 }

@@ -15,6 +15,18 @@ export interface LmdbBackendOptions {
 
 const DEFAULT_MAP_SIZE_BYTES = 8 * 1024 * 1024 * 1024;
 
+/**
+ * A value as lmdb-js takes it: it records the address of the value's ArrayBuffer (a native call,
+ * cached on the ArrayBuffer), so values sharing a slab or Node's Buffer pool cost one lookup per
+ * buffer, not one per value; a small on-heap array is copied into the pool instead.
+ */
+function toBuffer(value: Uint8Array): Buffer {
+  return value.byteLength <= ON_HEAP_MAX_BYTES ? Buffer.from(value) : (value as Buffer);
+}
+
+/** V8 keeps typed arrays up to this size on the JS heap (no stable address until externalized). */
+const ON_HEAP_MAX_BYTES = 64;
+
 export class LmdbBackend extends BatchingBackend {
   private readonly env: RootDatabase;
   private readonly dbs = new Map<BucketName, Database<Buffer, Buffer>>();
@@ -61,13 +73,16 @@ export class LmdbBackend extends BatchingBackend {
   }
 
   protected applyCommit(clearFirst: boolean, ops: CommitOp[]): void {
+    const keyDb = this.db('key');
+    const metaDb = this.db('meta');
     this.env.transactionSync(() => {
       if (clearFirst) for (const b of BUCKETS) this.db(b).clearSync();
       for (const op of ops) {
-        const db = this.db(op.bucket);
-        const key = Buffer.from(op.key);
+        const db = op.bucket === 'key' ? keyDb : metaDb;
+        // Binary keys are copied into lmdb's instruction buffer, so no Buffer of our own is needed.
+        const key = op.key as Buffer;
         if (op.value === undefined) db.removeSync(key);
-        else db.putSync(key, Buffer.from(op.value));
+        else db.putSync(key, toBuffer(op.value));
       }
     });
     this.cachedSizeBytes = undefined;

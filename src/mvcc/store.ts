@@ -11,6 +11,7 @@ import type { Backend } from './backend.js';
 import { decodeKeyValue, encodeKeyValue, type KeyValue } from './kv.js';
 import { bytesToRev, bytesToU64, isTombstoneKey, revision, revToBytes, u64ToBytes, type Revision } from './revision.js';
 import { TreeIndex, keyString } from './tree_index.js';
+import { copyBytes } from './slab.js';
 import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
 import {
   CompareResult,
@@ -308,9 +309,10 @@ export class MvccStore {
 
   private txnPut(tw: WriteTxn, key: Uint8Array, value: Uint8Array, lease: bigint): void {
     const rev = this.nextRev(tw);
-    const ki = this.index.find(key);
-    const prev = ki?.get(rev.main);
+    // The key as text once: the index map, the tree and the lease map all use it.
     const k = keyString(key);
+    const ki = this.index.findByText(k);
+    const prev = ki?.get(rev.main);
     const oldLease = this.leaseByKey.get(k) ?? 0n;
     assert(prev !== undefined || oldLease === 0n, 'a deleted key still holds a lease');
     const kv: KeyValue = {
@@ -318,14 +320,14 @@ export class MvccStore {
       createRevision: prev === undefined ? rev.main : prev.created.main,
       modRevision: rev.main,
       version: (prev?.version ?? 0) + 1,
-      value: value.slice(),
+      value: copyBytes(value),
       lease,
     };
     this.backend.put('key', revToBytes(rev), encodeKeyValue(kv));
-    this.index.put(kv.key, rev);
+    (ki ?? this.index.getOrCreateByText(k, kv.key)).put(rev);
     tw.changes.push({ type: EventType.PUT, kv });
     if (lease !== 0n) this.leaseByKey.set(k, lease);
-    else this.leaseByKey.delete(k);
+    else if (oldLease !== 0n) this.leaseByKey.delete(k);
     if (oldLease !== 0n) this.emitLease('detach', oldLease, kv.key);
     if (lease !== 0n) this.emitLease('attach', lease, kv.key);
   }

@@ -9,7 +9,11 @@ import { BTree } from './btree.js';
 import { KeyIndex, type IndexHit } from './key_index.js';
 import type { Revision } from './revision.js';
 
+/** Up to this many bytes, one fromCharCode call beats a Buffer wrapper and its latin1 decode. */
+const SHORT_KEY_BYTES = 64;
+
 export function keyString(key: Uint8Array): string {
+  if (key.length <= SHORT_KEY_BYTES) return String.fromCharCode.apply(null, key as unknown as number[]);
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
 }
 
@@ -28,7 +32,11 @@ export class TreeIndex {
   }
 
   getOrCreate(key: Uint8Array): KeyIndex {
-    const k = keyString(key);
+    return this.getOrCreateByText(keyString(key), key);
+  }
+
+  /** getOrCreate with the key's keyString() already computed (the put path has it). */
+  getOrCreateByText(k: string, key: Uint8Array): KeyIndex {
     let ki = this.byKey.get(k);
     if (ki === undefined) {
       ki = new KeyIndex(key.slice());
@@ -40,6 +48,10 @@ export class TreeIndex {
 
   find(key: Uint8Array): KeyIndex | undefined {
     return this.byKey.get(keyString(key));
+  }
+
+  findByText(k: string): KeyIndex | undefined {
+    return this.byKey.get(k);
   }
 
   put(key: Uint8Array, rev: Revision): void {
