@@ -137,6 +137,8 @@ export class RaftNode {
   private readOnly = new ReadOnly();
   /** ReadIndex requests that arrived before this leader committed an entry of its term. */
   private pendingReadIndexMessages: Message[] = [];
+  /** Appends to broadcast when the next Ready is taken (proposals and commit advances batch up). */
+  private appendBcastPending = false;
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
   private prevSoftState: SoftState;
@@ -327,6 +329,7 @@ export class RaftNode {
 
   hasReady(): boolean {
     if (this.outstanding !== undefined) return false;
+    if (this.appendBcastPending && this.role === 'leader') return true;
     const ss = this.softState();
     if (ss.leader !== this.prevSoftState.leader || ss.role !== this.prevSoftState.role) return true;
     if (!hardStateEqual(this.hardState(), this.prevHardState)) return true;
@@ -338,6 +341,10 @@ export class RaftNode {
 
   ready(): Ready {
     assert(this.outstanding === undefined, 'ready() called again before advance()');
+    if (this.appendBcastPending) {
+      this.appendBcastPending = false;
+      if (this.role === 'leader') this.bcastAppendFillingWindows();
+    }
     const entries = this.log.unstableEntries();
     const committedEntries = this.log.nextCommittedEntries();
     const snapshot = this.log.unstable.snapshot;
@@ -903,7 +910,9 @@ export class RaftNode {
       return e;
     });
     this.appendEntries(ents);
-    this.bcastAppend();
+    // Sent when the node loop takes the next Ready: one append per follower carries every
+    // proposal of the batch, instead of one message per proposal per follower.
+    this.appendBcastPending = true;
     return true;
   }
 
@@ -953,7 +962,9 @@ export class RaftNode {
     } else if (pr.state === 'replicate') {
       pr.inflights.freeLE(m.index);
     }
-    if (this.maybeCommit()) this.bcastAppend();
+    // The new commit index reaches followers with the next Ready's appends (one per follower for
+    // all the acks of a batch); a follower whose window just reopened gets its entries now.
+    if (this.maybeCommit()) this.appendBcastPending = true;
     else if (oldPaused) this.maybeSendAppend(m.from, true);
     while (this.maybeSendAppend(m.from, false)) {
       // Fill the in-flight window.
@@ -1041,6 +1052,17 @@ export class RaftNode {
 
   private bcastAppend(): void {
     for (const id of this.trk.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, true);
+  }
+
+  /** bcastAppend, then as many more appends per follower as its in-flight window allows. */
+  private bcastAppendFillingWindows(): void {
+    for (const id of this.trk.progress.keys()) {
+      if (id === this.id) continue;
+      this.maybeSendAppend(id, true);
+      while (this.maybeSendAppend(id, false)) {
+        // Fill the in-flight window: a batch larger than one message goes out at once.
+      }
+    }
   }
 
   private bcastHeartbeat(): void {
