@@ -194,6 +194,8 @@ class H2Call implements CallContext {
 
   private decompress(body: Buffer): Buffer | undefined {
     const encoding = String(this.headers['grpc-encoding'] ?? 'identity');
+    // As grpc-js: the flag alone does not make a message compressed; the call's encoding decides.
+    if (encoding === 'identity') return body;
     if (encoding !== 'gzip' && encoding !== 'deflate') {
       this.fail({ grpcCode: GrpcCode.UNIMPLEMENTED, message: `Received message compressed with unsupported encoding "${encoding}"` });
       return undefined;
@@ -232,10 +234,8 @@ class H2Call implements CallContext {
   }
 
   private onEnd(): void {
-    if (this.pending !== undefined && !this.finished) {
-      this.fail({ grpcCode: GrpcCode.INTERNAL, message: 'Received an incomplete message' });
-      return;
-    }
+    // As grpc-js: a message cut short by the half-close is dropped, not an error of its own.
+    this.pending = undefined;
     if (this.route.kind === Kind.Bidi) {
       this.halfClosed = true;
       this.notify();
