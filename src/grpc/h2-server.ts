@@ -125,7 +125,8 @@ class H2Call implements CallContext {
   private pending: Buffer | undefined = undefined;
   private messagesSeen = 0;
   private unaryRequest: unknown = undefined;
-  private onCancel: (() => void) | undefined = undefined;
+  /** Sends waiting for 'drain', rejected if the call ends first. */
+  private drainWaiters: Array<() => void> | undefined = undefined;
   /** Bidi only: decoded messages the hook has not taken yet, and a waiting reader. */
   private queue: unknown[] | undefined = undefined;
   private wake: (() => void) | undefined = undefined;
@@ -262,7 +263,9 @@ class H2Call implements CallContext {
     if (this.cancelled) return;
     this.cancelled = true;
     this.controller?.abort();
-    this.onCancel?.();
+    const waiters = this.drainWaiters;
+    this.drainWaiters = undefined;
+    if (waiters !== undefined) for (const reject of waiters) reject();
     this.notify();
   }
 
@@ -388,10 +391,16 @@ class H2Call implements CallContext {
     this.finished = true;
     this.clearDeadline();
     const stream = this.stream;
-    if (stream.destroyed) return;
-    stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
-    stream.on('wantTrailers', sendOkTrailers);
-    stream.end(frame);
+    if (!stream.destroyed && !stream.closed) {
+      try {
+        stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
+        stream.on('wantTrailers', sendOkTrailers);
+        stream.end(frame);
+      } catch {
+        // The peer reset the stream between the check and the write: nobody is left to answer.
+        stream.destroy();
+      }
+    }
     // grpc-js reports every ended call as cancelled to its handler; a signal taken is aborted too.
     this.cancel();
   }
@@ -409,21 +418,29 @@ class H2Call implements CallContext {
     } catch (error) {
       return Promise.reject(unencodable(error));
     }
-    if (!this.headersSent) {
-      this.headersSent = true;
-      stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
+    try {
+      if (!this.headersSent) {
+        this.headersSent = true;
+        stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
+      }
+      stream.write(frame);
+    } catch {
+      stream.destroy();
+      return Promise.reject(cancelledError());
     }
-    stream.write(frame);
     if (stream.writableLength < SEND_QUEUE_HIGH_WATER_BYTES) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const onDrain = (): void => {
-        this.onCancel = undefined;
-        resolve();
-      };
-      this.onCancel = () => {
+      const waiters = (this.drainWaiters ??= []);
+      const onCancel = (): void => {
         stream.off('drain', onDrain);
         reject(cancelledError());
       };
+      const onDrain = (): void => {
+        const at = waiters.indexOf(onCancel);
+        if (at >= 0) waiters.splice(at, 1);
+        resolve();
+      };
+      waiters.push(onCancel);
       stream.once('drain', onDrain);
     });
   }
@@ -434,18 +451,19 @@ class H2Call implements CallContext {
     this.finished = true;
     this.clearDeadline();
     const stream = this.stream;
-    if (stream.destroyed) return;
-    const trailers = status.grpcCode === GrpcCode.OK ? OK_TRAILERS : statusHeaders(status);
-    if (this.headersSent) {
-      stream.once('wantTrailers', () => stream.sendTrailers(trailers));
-      stream.end();
-    } else if (status.grpcCode === GrpcCode.OK) {
-      stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
-      stream.once('wantTrailers', () => stream.sendTrailers(trailers));
-      stream.end();
-    } else {
-      // Trailers-only, as grpc-js answers an error before any message.
-      stream.respond({ ...trailers, [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto' }, RESPOND_AND_END);
+    if (!stream.destroyed && !stream.closed) {
+      const trailers = status.grpcCode === GrpcCode.OK ? OK_TRAILERS : statusHeaders(status);
+      try {
+        if (this.headersSent) {
+          stream.once('wantTrailers', () => stream.sendTrailers(trailers));
+          stream.end();
+        } else {
+          // Trailers-only, as grpc-js answers a call that ends before its first message.
+          stream.respond({ ...trailers, [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto' }, RESPOND_AND_END);
+        }
+      } catch {
+        stream.destroy();
+      }
     }
     // The rest of the request is not needed; the handler sees the call as over.
     this.cancel();
