@@ -110,6 +110,29 @@ function peerOf(session: http2.Http2Session | undefined): string {
   return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
 }
 
+/**
+ * Stream listeners shared by every call (listeners run with the stream as `this`): the stream
+ * carries its call, so no call allocates closures for them.
+ */
+const CALL = Symbol('grpcCall');
+type CallStream = http2.ServerHttp2Stream & { [CALL]?: H2Call };
+
+function onStreamData(this: CallStream, chunk: Buffer): void {
+  this[CALL]?.onData(chunk);
+}
+
+function onStreamEnd(this: CallStream): void {
+  this[CALL]?.onEnd();
+}
+
+function onStreamClose(this: CallStream): void {
+  this[CALL]?.onClose();
+}
+
+function ignoreError(): void {
+  // An error on a stream or session is followed by 'close', which cancels the call.
+}
+
 /** One call: its stream, its request bytes, its status. Also its CallContext. */
 class H2Call implements CallContext {
   readonly authToken: string | undefined;
@@ -141,9 +164,10 @@ class H2Call implements CallContext {
     this.authToken = firstHeader(headers, 'token') ?? firstHeader(headers, 'authorization');
     this.requireLeader = headers['hasleader'] === 'true';
     this.peer = server.peerOf(stream.session);
-    stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('end', () => this.onEnd());
-    stream.once('close', () => this.onClose());
+    (stream as CallStream)[CALL] = this;
+    stream.on('data', onStreamData);
+    stream.on('end', onStreamEnd);
+    stream.on('close', onStreamClose);
     const timeout = headers['grpc-timeout'];
     if (timeout !== undefined) this.startDeadline(String(timeout));
     if (route.kind === Kind.Bidi) this.startBidi();
@@ -172,7 +196,7 @@ class H2Call implements CallContext {
 
   // ---------------------------------------------------------------- receiving
 
-  private onData(chunk: Buffer): void {
+  onData(chunk: Buffer): void {
     if (this.finished) return;
     let data = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
     this.pending = undefined;
@@ -234,7 +258,7 @@ class H2Call implements CallContext {
     }
   }
 
-  private onEnd(): void {
+  onEnd(): void {
     // As grpc-js: a message cut short by the half-close is dropped, not an error of its own.
     this.pending = undefined;
     if (this.route.kind === Kind.Bidi) {
@@ -252,7 +276,7 @@ class H2Call implements CallContext {
     else this.runServerStream();
   }
 
-  private onClose(): void {
+  onClose(): void {
     if (this.deadlineTimer !== undefined) clearTimeout(this.deadlineTimer);
     if (this.finished) return;
     this.finished = true;
@@ -601,13 +625,12 @@ export class H2Server {
       return;
     }
     this.sessions.add(session);
-    session.on('error', () => undefined);
+    session.on('error', ignoreError);
     session.once('close', () => this.sessions.delete(session));
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    // An error is followed by 'close', which cancels the call; nothing else to do with it.
-    stream.on('error', () => undefined);
+    stream.on('error', ignoreError);
     const contentType = headers[HTTP2_HEADER_CONTENT_TYPE];
     if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
       stream.respond({ [HTTP2_HEADER_STATUS]: http2.constants.HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE }, { endStream: true });
