@@ -7,7 +7,7 @@ import { Lessor, decodeLeaseRecord, encodeLeaseRecord, leaseRecordKey } from '..
 import type { LeaseRecord, LessorOptions } from '../lease/index.js';
 import { MvccStore, txnHasWrites } from '../mvcc/index.js';
 import type { Backend, TxnRequest } from '../mvcc/index.js';
-import { MvccWatchHistory, WatchHub, feedHubFromStore } from '../watch/index.js';
+import { MvccWatchHistory, WatchHub, connectHubToStore } from '../watch/index.js';
 import type { WatchHubOptions } from '../watch/index.js';
 import { assert } from '../util/assert.js';
 import { utf8 } from '../util/bytes.js';
@@ -89,8 +89,7 @@ export class Applier {
     this.store.onLeaseEvent((e) => lessor.onLeaseEvent(e));
     const history = new MvccWatchHistory(this.store, backend);
     this.watchHub = new WatchHub(history, options.watch ?? {});
-    const hub = this.watchHub;
-    feedHubFromStore(this.store, history, (rev, events) => hub.onApply(rev, events), () => hub.hasSyncedWatchers());
+    connectHubToStore(this.store, history, this.watchHub);
     this.recoverLeases();
     this.alarms = this.loadAlarms();
     this.tokens = options.tokenProvider ?? new SimpleTokenProvider();

@@ -146,6 +146,10 @@ export class WatchHub {
   private readonly unsynced = new Set<Watcher>();
   /** One prevKv-less copy per event, shared by every watcher that did not ask for prev_kv. */
   private readonly withoutPrev = new WeakMap<WatchEvent, WatchEvent>();
+  /** Events of the current onApply with prev_kv filled in, for the watchers that asked for it. */
+  private readonly withPrevKv = new WeakMap<WatchEvent, WatchEvent>();
+  /** Set only while onApply fans out events that came without prev_kv. */
+  private fillPrevKv: ((ev: WatchEvent) => WatchEvent) | undefined;
   private nextProgressMs: number | undefined;
   readonly streamCapacity: number;
   readonly maxWatchersPerSync: number;
@@ -197,12 +201,25 @@ export class WatchHub {
    * Every event of one revision, in sub-revision order, right after the store applied it (the
    * history must already contain it). Must be called for every revision, in order. `events` may
    * be empty when hasSyncedWatchers() is false: no watcher is there to see them.
+   *
+   * With `fillPrevKv`, the events come without prev_kv and the hub asks for it only for events a
+   * prev_kv watcher receives, once per event (as etcd's watch stream reads prev_kv only for
+   * watchers that asked): the store's read at the revision before costs more than the fan-out.
    */
-  onApply(revision: number, events: readonly WatchEvent[]): void {
+  onApply(revision: number, events: readonly WatchEvent[], fillPrevKv?: (ev: WatchEvent) => WatchEvent): void {
     assert(revision === this.rev + 1, () => `watch hub: revision ${revision} after ${this.rev}`);
     assert(revision <= this.history.currentRevision(), 'watch hub: notified before the store applied the revision');
     this.rev = revision;
     if (this.syncedCount === 0) return;
+    this.fillPrevKv = fillPrevKv;
+    try {
+      this.fanOut(revision, events);
+    } finally {
+      this.fillPrevKv = undefined;
+    }
+  }
+
+  private fanOut(revision: number, events: readonly WatchEvent[]): void {
     const batches = new Map<Watcher, WatchEvent[]>();
     for (const ev of events) {
       assert(ev.kv.modRevision === revision, 'watch hub: event of another revision');
@@ -506,7 +523,7 @@ export class WatchHub {
     const out: WatchEvent[] = [];
     for (const ev of events) {
       if (ev.type === EventType.PUT ? w.noPut : w.noDelete) continue;
-      out.push(w.prevKv ? ev : this.stripPrev(ev));
+      out.push(w.prevKv ? this.withPrev(ev) : this.stripPrev(ev));
     }
     if (out.length === 0) return true;
     if (this.isFull(w.stream)) return false;
@@ -516,6 +533,19 @@ export class WatchHub {
     if (w.fragment) this.sendFragments(w.stream, r);
     else this.send(w.stream, r);
     return true;
+  }
+
+  /** The event with its prev_kv: as given, or filled once (onApply's fillPrevKv) and shared. */
+  private withPrev(ev: WatchEvent): WatchEvent {
+    const fill = this.fillPrevKv;
+    if (fill === undefined) return ev;
+    let full = this.withPrevKv.get(ev);
+    if (full === undefined) {
+      assert(ev.prevKv === undefined, 'watch hub: an event to fill already has its prev_kv');
+      full = fill(ev);
+      this.withPrevKv.set(ev, full);
+    }
+    return full;
   }
 
   private stripPrev(ev: WatchEvent): WatchEvent {

@@ -29,4 +29,4 @@ export type { WatchHubOptions, WatchHubStats } from './hub.js';
 export { FilterType } from './types.js';
 export type { WatchEvent, WatchCreateRequest, WatchCancelRequest, WatchRequest, WatchResponse, WatchHistory, WatchSink } from './types.js';
 export { responseBytes, eventBytes, keyValueBytes } from './size.js';
-export { MvccWatchHistory, feedHubFromStore } from './mvcc_history.js';
+export { MvccWatchHistory, feedHubFromStore, connectHubToStore } from './mvcc_history.js';

@@ -12,6 +12,7 @@ import { bytesToRev, isTombstoneKey, revToBytes, revision } from '../mvcc/revisi
 import type { MvccStore } from '../mvcc/store.js';
 import { EventType, type MvccEvent } from '../mvcc/types.js';
 import type { WatchEvent, WatchHistory } from './types.js';
+import type { WatchHub } from './hub.js';
 
 export class MvccWatchHistory implements WatchHistory {
   constructor(
@@ -89,4 +90,14 @@ export function feedHubFromStore(
     if (wanted !== undefined && !wanted()) onApply(rev, NO_EVENTS);
     else onApply(rev, events.map((ev) => history.withPrevKv(ev)));
   });
+}
+
+/**
+ * Wires a store's change feed into a hub, reading prev_kv only where a synced prev_kv watcher
+ * receives the event (and nothing at all while no watcher is synced). What watchers receive is
+ * exactly what feedHubFromStore gives them.
+ */
+export function connectHubToStore(store: MvccStore, history: MvccWatchHistory, hub: WatchHub): void {
+  const fill = (ev: WatchEvent): WatchEvent => history.withPrevKv(ev);
+  store.onChanges((rev, events) => hub.onApply(rev, hub.hasSyncedWatchers() ? events : NO_EVENTS, fill));
 }

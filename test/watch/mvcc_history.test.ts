@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventType, MemoryBackend, MvccStore } from '../../src/mvcc/index.js';
 import { fromUtf8, utf8 } from '../../src/util/index.js';
-import { MvccWatchHistory, WatchHub, feedHubFromStore, type WatchEvent } from '../../src/watch/index.js';
+import { MvccWatchHistory, WatchHub, connectHubToStore, feedHubFromStore, type WatchEvent, type WatchResponse } from '../../src/watch/index.js';
 import { Recorder } from './fake.js';
 
 const b = (s: string): Uint8Array => utf8(s);
@@ -94,5 +94,41 @@ describe('MvccWatchHistory over the real store', () => {
     // The next compaction past it drops the tombstone, as before.
     store.compact({ revision: 6 });
     expect(show(history.eventsBetween(6, 6))).toEqual(['PUT c=1@6', 'PUT b=2@6']);
+  });
+
+  it('connectHubToStore delivers what the eager feed does, reading prev_kv only for prev_kv watchers', () => {
+    const run = (lazy: boolean, withPrevWatcher: boolean): { out: WatchResponse[]; prevReads: number } => {
+      const backend = new MemoryBackend();
+      const store = MvccStore.open(backend);
+      const history = new MvccWatchHistory(store, backend);
+      let prevReads = 0;
+      const counted = history.withPrevKv.bind(history);
+      history.withPrevKv = (ev) => {
+        prevReads++;
+        return counted(ev);
+      };
+      const hub = new WatchHub(history);
+      if (lazy) connectHubToStore(store, history, hub);
+      else feedHubFromStore(store, history, (rev, events) => hub.onApply(rev, events));
+      const rec = new Recorder();
+      const stream = hub.openStream(rec.sink);
+      store.put({ key: b('a'), value: b('0') }); // 2: nobody watches yet
+      stream.watch({ key: b('a'), rangeEnd: b('z') });
+      stream.watch({ key: b('b') });
+      if (withPrevWatcher) stream.watch({ key: b('a'), prevKv: true });
+      writeSome(store);
+      return { out: rec.responses, prevReads };
+    };
+    for (const withPrevWatcher of [false, true]) {
+      const eager = run(false, withPrevWatcher);
+      const lazy = run(true, withPrevWatcher);
+      expect(lazy.out).toEqual(eager.out);
+      // Eager reads every change's prev_kv (9 events, the unwatched first put too); lazy only for
+      // the 3 events of key a that the prev_kv watcher receives, and none without it.
+      expect(eager.prevReads).toBe(9);
+      expect(lazy.prevReads).toBe(withPrevWatcher ? 3 : 0);
+    }
+    const full = run(true, true).out.flatMap((r) => r.events).filter((e) => e.prevKv !== undefined);
+    expect(show(full)).toEqual(['PUT a=1@3 prev=0@2', 'PUT a=2@5 prev=1@3', 'DEL a=@6 prev=2@5']);
   });
 });
