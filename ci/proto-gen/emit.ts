@@ -318,19 +318,26 @@ export function emitServices(model: Model): string {
   };
   const entries: string[] = [];
   const typeLines: string[] = [];
+  const writers = new Map<string, Set<string>>();
   for (const s of model.services) for (const m of s.methods) {
     const req = use(m.requestType);
     const res = use(m.responseType);
+    const pkg = model.messages.get(m.responseType)?.packageName as string;
+    let set = writers.get(pkg);
+    if (set === undefined) writers.set(pkg, (set = new Set()));
+    set.add(`write${res}`);
     entries.push(emitMethodEntry(s, m.name, m.path, req, res, m.requestStream, m.responseStream));
     typeLines.push(
       `  ${methodKey(m.name)}: {\n    request: ${req};\n    requestInit: ${req}Init;\n    response: ${res};\n    responseInit: ${res}Init;\n  };`,
     );
   }
   let head = HEADER('src/grpc/proto/*.proto');
+  head += `import type { Writer } from '../wire.js';\n`;
   for (const [pkg, set] of [...imports.entries()].sort()) {
     const ts = [...set].sort();
     head += importList(true, ts.flatMap((t) => [t, `${t}Init`]), pkg);
-    head += importList(false, ts.flatMap((t) => [`encode${t}`, `decode${t}`]), pkg);
+    const write = [...(writers.get(pkg) ?? [])].sort();
+    head += importList(false, [...ts.flatMap((t) => [`encode${t}`, `decode${t}`]), ...write], pkg);
   }
   return (
     head +
@@ -344,7 +351,9 @@ export function emitServices(model: Model): string {
     `  readonly encodeRequest: (message: RpcTypes[K]['requestInit']) => Buffer;\n` +
     `  readonly decodeRequest: (bytes: Uint8Array) => RpcTypes[K]['request'];\n` +
     `  readonly encodeResponse: (message: RpcTypes[K]['responseInit']) => Buffer;\n` +
-    `  readonly decodeResponse: (bytes: Uint8Array) => RpcTypes[K]['response'];\n}\n\n` +
+    `  readonly decodeResponse: (bytes: Uint8Array) => RpcTypes[K]['response'];\n` +
+    `  /** Writes the response into a Writer (the server frames it there, without a copy). */\n` +
+    `  readonly writeResponse: (w: Writer, message: RpcTypes[K]['responseInit']) => void;\n}\n\n` +
     `export const RPCS: { readonly [K in RpcKey]: RpcDescriptor<K> } = {\n${entries.join('\n')}\n};\n`
   );
 }
@@ -357,7 +366,7 @@ function emitMethodEntry(
     `    key: '${methodKey(name)}', service: '${s.fullName}', method: '${name}', path: '${path}',\n` +
     `    requestStream: ${reqStream}, responseStream: ${resStream},\n` +
     `    encodeRequest: encode${req}, decodeRequest: decode${req},\n` +
-    `    encodeResponse: encode${res}, decodeResponse: decode${res},\n  },`
+    `    encodeResponse: encode${res}, decodeResponse: decode${res}, writeResponse: write${res},\n  },`
   );
 }
 

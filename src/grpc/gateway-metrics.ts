@@ -122,19 +122,19 @@ export function instrumentServices(services: EtcdServices, metrics: GatewayMetri
       metrics.rpcHandled(d, error);
       throw error;
     };
-    const run = (start: () => Promise<unknown>): Promise<unknown> => {
+    // Server streams take (request, sink, ctx); the rest two arguments. Wrappers further in
+    // find the CallContext as the last argument, so the arity must not change.
+    const streams = isServerStream(d);
+    wrapped[key] = (a: unknown, b: unknown, c?: unknown): Promise<unknown> => {
       metrics.rpcStarted(d);
       let pending: Promise<unknown>;
       try {
-        pending = start();
+        pending = streams ? method(a, b, c) : method(a, b);
       } catch (error) {
         return Promise.reject(error).catch(failed);
       }
       return pending.then(handled, failed);
     };
-    // Server streams take (request, sink, ctx); the rest two arguments. Wrappers further in
-    // find the CallContext as the last argument, so the arity must not change.
-    wrapped[key] = isServerStream(d) ? (a: unknown, b: unknown, c: unknown) => run(() => method(a, b, c)) : (a: unknown, b: unknown) => run(() => method(a, b));
   }
   return wrapped as unknown as EtcdServices;
 }

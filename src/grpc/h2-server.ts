@@ -26,6 +26,8 @@ import type { RpcDescriptor, RpcKey } from './generated/services.js';
 import { GrpcCode, isGrpcStatusError, isUnaryRpcKey } from './services.js';
 import type { BidiStream, CallContext, EtcdServices, GrpcStatusError, ResponseSink } from './services.js';
 import { commonNameOf } from './tls.js';
+import { sharedWriter } from './wire.js';
+import type { Writer } from './wire.js';
 import { parseListenUrl } from './listen-url.js';
 
 export interface H2ServerOptions {
@@ -49,7 +51,7 @@ interface Route {
   readonly kind: Kind;
   readonly method: (...args: never[]) => Promise<unknown>;
   readonly decode: (bytes: Uint8Array) => unknown;
-  readonly encode: (message: unknown) => Buffer;
+  readonly write: (w: Writer, message: unknown) => void;
 }
 
 const INCOMING_QUEUE_HIGH_WATER = 64;
@@ -393,13 +395,25 @@ class H2Call implements CallContext {
 
   // ---------------------------------------------------------------- sending
 
+  /** The response as one gRPC message frame: flag byte, u32 length, protobuf bytes. */
   private encode(response: unknown): Buffer {
-    // Already encoded by the service (watch fan-out shares event bytes among watchers).
-    const body = Buffer.isBuffer(response) ? response : this.route.encode(response);
-    const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + body.length);
+    let frame: Buffer;
+    if (Buffer.isBuffer(response)) {
+      // Already encoded by the service (watch fan-out shares event bytes among watchers).
+      frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + response.length);
+      response.copy(frame, FRAME_HEADER_BYTES);
+    } else {
+      // Written after a reserved frame header in the shared writer, then copied out once.
+      const w = sharedWriter;
+      w.reset();
+      w.ensure(FRAME_HEADER_BYTES);
+      w.pos = FRAME_HEADER_BYTES;
+      this.route.write(w, response);
+      frame = Buffer.allocUnsafe(w.pos);
+      w.buf.copy(frame, 0, 0, w.pos);
+    }
     frame[0] = 0;
-    frame.writeUInt32BE(body.length, 1);
-    body.copy(frame, FRAME_HEADER_BYTES);
+    frame.writeUInt32BE(frame.length - FRAME_HEADER_BYTES, 1);
     return frame;
   }
 
@@ -535,7 +549,7 @@ function routesOf(services: EtcdServices): Map<string, Route> {
       kind,
       method,
       decode: descriptor.decodeRequest as (bytes: Uint8Array) => unknown,
-      encode: descriptor.encodeResponse as (message: unknown) => Buffer,
+      write: descriptor.writeResponse as (w: Writer, message: unknown) => void,
     });
   }
   return routes;
