@@ -68,8 +68,12 @@ const SCENARIO: StreamScript = {
     simple(['del', 'foo']),
     json(['get', '', '--from-key', '--keys-only']),
     // Compacting at the current revision leaves only live keys (no lease ids in them): the
-    // stores of etcd and tsetcd then hash to the same value on every member.
-    simple(['compaction', '20', '--physical']),
+    // stores of etcd and tsetcd then hash to the same value on every member. The put keeps the
+    // compaction off the delete's revision: etcd 3.4.23 drops a tombstone at exactly the
+    // compaction revision, where tsetcd keeps it as etcd 3.5.15+/3.4.33+ do (etcd-io/etcd#18089),
+    // so the hashes would differ there by design.
+    simple(['put', 'zz', 'end']),
+    simple(['compaction', '21', '--physical']),
     simple(['endpoint', 'hashkv']),
     simple(['defrag']),
   ],
