@@ -180,14 +180,19 @@ export class AuthApi {
  * current revision, so a read that lost a race with an auth change is retried with a fresh
  * credential, as etcd's doSerialize does. A JWT keeps its revision: the retry fails the same way.
  */
-export async function withCredential<T>(resolve: () => AuthInfo, work: (ai: AuthInfo) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    const ai = resolve();
-    try {
-      return await work(ai);
-    } catch (error) {
-      if (!isEtcdError(error, 'AuthOldRevision') || attempt >= 3) throw error;
-      if (resolve().revision === ai.revision) throw error;
-    }
+export function withCredential<T>(resolve: () => AuthInfo, work: (ai: AuthInfo) => Promise<T>, attempt = 1): Promise<T> {
+  // Written with then() rather than as an async loop: every linearizable read comes through here.
+  let ai: AuthInfo;
+  let pending: Promise<T>;
+  try {
+    ai = resolve();
+    pending = work(ai);
+  } catch (error) {
+    return Promise.reject(error);
   }
+  return pending.catch((error: unknown) => {
+    if (!isEtcdError(error, 'AuthOldRevision') || attempt >= 3) throw error;
+    if (resolve().revision === ai.revision) throw error;
+    return withCredential(resolve, work, attempt + 1);
+  });
 }
