@@ -7,7 +7,7 @@
  *
  *   npx tsx ci/bench/apply-cost.ts [--entries 20000] [--batch 100] [--runs 5] [--keys 10000]
  *     [--key-bytes 16] [--value-bytes 256] [--batch-ms 10] [--interval-ms 100]
- *     [--backend lmdb|memory] [--watchers 0] [--warmup 5000]
+ *     [--backend lmdb|memory] [--watchers 0] [--warmup 5000] [--sync-every-commit 0|1]
  *
  * Prints CPU µs per applied entry (user + system from process.cpuUsage, which includes LMDB's
  * commit and fsync on this thread) as the median of the runs, and the spread.
@@ -32,10 +32,12 @@ interface Options {
   backend: 'lmdb' | 'memory';
   watchers: number;
   warmup: number;
+  /** 1: LMDB syncs its meta page at every commit too (durable on return). */
+  syncEveryCommit: number;
 }
 
 function parseArgs(argv: readonly string[]): Options {
-  const o: Options = { entries: 20_000, batch: 100, runs: 5, keys: 10_000, keyBytes: 16, valueBytes: 256, batchMs: 10, intervalMs: 100, backend: 'lmdb', watchers: 0, warmup: 5_000 };
+  const o: Options = { entries: 20_000, batch: 100, runs: 5, keys: 10_000, keyBytes: 16, valueBytes: 256, batchMs: 10, intervalMs: 100, backend: 'lmdb', watchers: 0, warmup: 5_000, syncEveryCommit: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const flag = argv[i] ?? '';
     const value = argv[i + 1] ?? '';
@@ -122,7 +124,7 @@ function applyAll(applier: Applier, clock: BenchClock, payloads: readonly Uint8A
 
 function oneRun(o: Options, run: number): RunResult {
   const dir = o.backend === 'lmdb' ? mkdtempSync(join(tmpdir(), 'tsetcd-apply-cost-')) : undefined;
-  const backend: Backend = dir === undefined ? new MemoryBackend() : LmdbBackend.open(join(dir, 'db'));
+  const backend: Backend = dir === undefined ? new MemoryBackend() : LmdbBackend.open(join(dir, 'db'), { syncEveryCommit: o.syncEveryCommit === 1 });
   try {
     const clock = new BenchClock();
     const applier = new Applier(backend, { clock, batchIntervalMs: o.intervalMs });

@@ -1,9 +1,10 @@
 /**
  * The Backend: an ordered byte-key store with two buckets, laid out as etcd lays out bbolt:
  * "key" holds revision keys -> encoded KeyValue, "meta" holds the consistent index, term and
- * compaction marks. Reads are synchronous. Writes go into a batch that commits atomically and
- * durably (commitBatch returns only once the batch is durable), so many applied Raft entries share
- * one transaction and one sync. Reads see the open batch's own writes.
+ * compaction marks. Reads are synchronous. Writes go into a batch that commits atomically, so many
+ * applied Raft entries share one transaction and one sync. Reads see the open batch's own writes.
+ * A commit survives a process crash once commitBatch returns; LMDB may leave the last commit to a
+ * machine crash until the next one (see lmdb_backend.ts), which the WAL replays.
  */
 import { assert } from '../util/index.js';
 
@@ -24,7 +25,7 @@ export interface Backend {
   delete(bucket: BucketName, key: Uint8Array): void;
   /** Drop every entry of every bucket (restore from a snapshot), as part of the open batch. */
   clearAll(): void;
-  /** Atomic and durable on return. */
+  /** Atomic on return, and survives a process crash (a machine crash: see the file comment). */
   commitBatch(): void;
   /** Forget the open batch's writes. */
   abortBatch(): void;

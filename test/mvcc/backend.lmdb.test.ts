@@ -34,4 +34,21 @@ describe('LmdbBackend batching', () => {
     expect(reopened.consistentIndex()).toBe(500);
     expect(reopened.range({ key: utf8('key-'), rangeEnd: utf8('key.'), countOnly: true }).count).toBe(50);
   });
+
+  it('closes with the last commit synced and the data unchanged, in both sync modes', () => {
+    for (const syncEveryCommit of [false, true]) {
+      const path = join(root, `close-${String(syncEveryCommit)}`, 'member', 'db');
+      const be = LmdbBackend.open(path, { syncEveryCommit });
+      const s = MvccStore.open(be);
+      s.put({ key: utf8('a'), value: utf8('1') });
+      s.putMeta(utf8('alarms'), utf8('[]'));
+      s.setConsistentIndex(7, 2);
+      const before = { hash: s.hash().hash, hashKV: s.hashKV().hash };
+      be.close();
+      const reopened = MvccStore.open(LmdbBackend.open(path));
+      expect({ hash: reopened.hash().hash, hashKV: reopened.hashKV().hash }).toEqual(before);
+      expect(reopened.consistentIndex()).toBe(7);
+      expect(reopened.getMeta(utf8('alarms'))).toEqual(utf8('[]'));
+    }
+  });
 });
