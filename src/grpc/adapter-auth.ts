@@ -10,6 +10,8 @@ import type { AuthApi } from '../api/index.js';
 import type { AuthInfo, AuthResponse, Permission, PermissionTypeNumber } from '../auth/index.js';
 import type * as pb from './generated/etcdserverpb.js';
 import { GrpcCode } from './services.js';
+import { RPCS } from './generated/services.js';
+import type { RpcDescriptor } from './generated/services.js';
 import type { CallContext, EtcdServices, GrpcStatusError } from './services.js';
 
 type AuthServices = Pick<
@@ -106,11 +108,19 @@ export function awaitTokens(services: EtcdServices, auth: AuthApi): EtcdServices
       await auth.awaitToken(ctx.authToken);
       return inner(...args);
     };
-    // Most calls carry no token: they skip the extra async frame.
-    out[key] = (...args: unknown[]): Promise<unknown> => {
-      const ctx = args[args.length - 1] as CallContext;
-      return ctx.authToken === undefined ? inner(...args) : waiting(args, ctx);
-    };
+    // Most calls carry no token: they skip the extra async frame. Fixed arities (server streams
+    // take request, sink, ctx; the rest two arguments): no rest-argument array per call.
+    const d = (RPCS as Record<string, RpcDescriptor | undefined>)[key];
+    if (d !== undefined && d.responseStream && !d.requestStream) {
+      out[key] = (a: unknown, b: unknown, ctx: CallContext): Promise<unknown> => (ctx.authToken === undefined ? inner(a, b, ctx) : waiting([a, b, ctx], ctx));
+    } else if (d !== undefined) {
+      out[key] = (a: unknown, ctx: CallContext): Promise<unknown> => (ctx.authToken === undefined ? inner(a, ctx) : waiting([a, ctx], ctx));
+    } else {
+      out[key] = (...args: unknown[]): Promise<unknown> => {
+        const ctx = args[args.length - 1] as CallContext;
+        return ctx.authToken === undefined ? inner(...args) : waiting(args, ctx);
+      };
+    }
   }
   return out as unknown as EtcdServices;
 }

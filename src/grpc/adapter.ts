@@ -207,8 +207,10 @@ export function bindServices(apis: BoundApis): EtcdServices {
     ...bindLockAndElection(apis.lock, apis.election, who),
     ...(auth === undefined ? {} : bindAuth(auth, header)),
     range: (r, ctx) => mapCall(() => asCaller(ctx, (ai) => kv.range(toRangeRequest(r), 0, ai)), fromRange),
-    put: (r, ctx) => mapCall(() => kv.put(toPutRequest(r), raftRequestBytes(writePutRequest, r), who(ctx)), fromPut),
-    deleteRange: (r, ctx) => mapCall(() => kv.deleteRange(toDeleteRequest(r), raftRequestBytes(writeDeleteRangeRequest, r), who(ctx)), fromDelete),
+    // Writes too retry with a fresh credential when an auth change overtook them in the log, as
+    // etcd's raftRequest loop does on ErrAuthOldRevision.
+    put: (r, ctx) => mapCall(() => asCaller(ctx, (ai) => kv.put(toPutRequest(r), raftRequestBytes(writePutRequest, r), ai)), fromPut),
+    deleteRange: (r, ctx) => mapCall(() => asCaller(ctx, (ai) => kv.deleteRange(toDeleteRequest(r), raftRequestBytes(writeDeleteRangeRequest, r), ai)), fromDelete),
     txn: (r, ctx) => mapCall(() => asCaller(ctx, (ai) => kv.txn(toTxnRequest(r), raftRequestBytes(writeTxnRequest, r), ai)), fromTxn),
     compact: (r) => call(async () => ({ header: fromHeader((await kv.compact({ revision: num(r.revision), physical: r.physical })).header) })),
     status: () =>
