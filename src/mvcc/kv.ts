@@ -4,7 +4,7 @@
  * be compared with a real etcd member's.
  */
 import { assert } from '../util/index.js';
-import { allocBytes } from './slab.js';
+import { allocBytes, copyBytes } from './slab.js';
 
 export interface KeyValue {
   key: Uint8Array;
@@ -159,7 +159,8 @@ export function decodeKeyValue(bytes: Uint8Array): KeyValue {
       const [len, p] = small;
       const end = p + len;
       assert(end <= bytes.length, 'truncated bytes field in KeyValue');
-      const slice = bytes.slice(p, end);
+      // A copy (the input may be a backend's own array), from a slab: values are mostly short-lived.
+      const slice = copyBytes(bytes.subarray(p, end));
       if (tag === 0x0a) kv.key = slice;
       else if (tag === 0x2a) kv.value = slice;
       pos = end;

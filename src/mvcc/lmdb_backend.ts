@@ -16,6 +16,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { assert } from '../util/index.js';
 import { BUCKETS, BatchingBackend, type BucketName, type CommitOp } from './backend.js';
+import { copyBytes } from './slab.js';
 
 export interface LmdbBackendOptions {
   /** Upper bound of the memory map; LMDB grows the file up to it. */
@@ -73,8 +74,11 @@ export class LmdbBackend extends BatchingBackend {
   }
 
   protected committedGet(bucket: BucketName, key: Uint8Array): Uint8Array | undefined {
-    const v = this.db(bucket).getBinary(Buffer.from(key.buffer, key.byteOffset, key.byteLength));
-    return v === undefined || v === null ? undefined : new Uint8Array(v);
+    // The value sits in a buffer lmdb reuses on its next read (its own `length` is the value's):
+    // one copy out, instead of getBinary's copy and then ours.
+    const fast = this.db(bucket).getBinaryFast(key as Buffer);
+    if (fast === undefined || fast === null) return undefined;
+    return copyBytes(fast.subarray(0, fast.length));
   }
 
   protected committedForEach(bucket: BucketName, fn: (key: Uint8Array, value: Uint8Array) => void, start?: Uint8Array, end?: Uint8Array): void {
