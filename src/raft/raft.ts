@@ -359,7 +359,7 @@ export class RaftNode {
       readStates: this.readStates,
       entries,
       committedEntries,
-      messages: this.msgs,
+      messages: coalesceForwardedProposals(this.msgs),
       mustSync,
     };
     const last = entries[entries.length - 1];
@@ -1122,6 +1122,36 @@ export class RaftNode {
     this.checkedCommit = this.log.committed;
     this.checkedVote = this.vote;
   }
+}
+
+/**
+ * A follower forwards each client proposal as it arrives; within one Ready, every proposal to
+ * the same leader goes as one message carrying all their entries, in order, at the place of the
+ * first. The leader then steps one message per batch instead of one per request. (Messages of a
+ * Ready leave together, so no receiver can tell the difference.)
+ */
+function coalesceForwardedProposals(msgs: Message[]): Message[] {
+  let props = 0;
+  for (const m of msgs) if (m.type === 'prop') props++;
+  if (props < 2) return msgs;
+  const out: Message[] = [];
+  /** Per leader: where its merged proposal goes in `out`, and the entries gathered so far. */
+  const merged = new Map<NodeId, { at: number; entries: Entry[] }>();
+  for (const m of msgs) {
+    if (m.type !== 'prop') {
+      out.push(m);
+      continue;
+    }
+    const into = merged.get(m.to);
+    if (into === undefined) {
+      merged.set(m.to, { at: out.length, entries: [...m.entries] });
+      out.push(m);
+    } else {
+      for (const e of m.entries) into.entries.push(e);
+    }
+  }
+  for (const { at, entries } of merged.values()) out[at] = { ...(out[at] as Message), entries };
+  return out;
 }
 
 function isEmptyHardState(hs: HardState): boolean {

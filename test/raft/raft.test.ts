@@ -252,6 +252,43 @@ describe('RaftNode flow control feedback', () => {
   });
 });
 
+describe('RaftNode batching per Ready', () => {
+  /** n1 leads n1+n2 with n2 in replicate state; returns the leader and its storage. */
+  function leaderWithReplicatingFollower(): { r: RaftNode; storage: MemoryStorage } {
+    const storage = new MemoryStorage();
+    storage.bootstrap({ voters: [n1, n2], learners: [] });
+    const r = newNode({ storage, voters: [n1, n2] });
+    r.campaign();
+    drain(r, storage);
+    r.step(msg({ type: 'voteResp', from: n2, to: n1, term: 1 }));
+    drain(r, storage);
+    r.step(msg({ type: 'appResp', from: n2, to: n1, term: 1, index: 1 }));
+    drain(r, storage);
+    return { r, storage };
+  }
+
+  it('a leader sends one append per follower for all the proposals of a Ready', () => {
+    const { r, storage } = leaderWithReplicatingFollower();
+    for (const v of ['a', 'b', 'c']) r.propose(utf8(v));
+    const apps = drain(r, storage).msgs.filter((m) => m.type === 'app');
+    expect(apps).toHaveLength(1);
+    expect(apps[0]?.entries.map((e) => fromUtf8(e.data))).toEqual(['a', 'b', 'c']);
+  });
+
+  it('a follower forwards the proposals of a Ready as one message, in order', () => {
+    const storage = new MemoryStorage();
+    storage.bootstrap({ voters: [n1, n2], learners: [] });
+    const f = newNode({ id: n2, storage, voters: [n1, n2] });
+    f.step(msg({ type: 'heartbeat', from: n1, to: n2, term: 1 }));
+    drain(f, storage);
+    for (const v of ['x', 'y', 'z']) f.propose(utf8(v));
+    const props = drain(f, storage).msgs.filter((m) => m.type === 'prop');
+    expect(props).toHaveLength(1);
+    expect(props[0]?.to).toBe(n1);
+    expect(props[0]?.entries.map((e) => fromUtf8(e.data))).toEqual(['x', 'y', 'z']);
+  });
+});
+
 describe('RaftNode configuration changes', () => {
   it('encodes and decodes conf changes', () => {
     const cc: ConfChange = { type: 'promoteLearner', nodeId: nodeId('00000000000000ab'), context: utf8('{"name":"x"}') };
