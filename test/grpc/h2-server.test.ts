@@ -175,6 +175,15 @@ describe('h2-server answers as grpc-js server does', { timeout: SLOW_MACHINE_TIM
     const frame = grpcFrame(rangeBody('split'));
     const split = await same((impl) => raw(impl, RANGE, [frame.subarray(0, 2), frame.subarray(2, 6), frame.subarray(6)]));
     expect(split.grpcStatus).toBe('0');
+    // A message in many pieces (joined once complete), then a second frame that is cut short.
+    const large = grpcFrame(rangeBody('k'.repeat(3000)));
+    const pieces = Array.from({ length: Math.ceil(large.length / 97) }, (_, i) => large.subarray(i * 97, (i + 1) * 97));
+    const many = await same((impl) => raw(impl, RANGE, pieces));
+    expect(many.grpcStatus).toBe('0');
+    const tooBig = Buffer.concat([large.subarray(0, 5), Buffer.alloc(10)]);
+    tooBig.writeUInt32BE(MAX_RECEIVE_BYTES + 1, 1);
+    const refused = await same((impl) => raw(impl, RANGE, [tooBig.subarray(0, 3), tooBig.subarray(3)]));
+    expect(refused.grpcStatus).toBe(String(grpc.status.RESOURCE_EXHAUSTED));
     const html = await same((impl) => raw(impl, RANGE, [grpcFrame(rangeBody('a'))], 'text/html'));
     expect(html.httpStatus).toBe(415);
   });
