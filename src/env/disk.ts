@@ -1,7 +1,9 @@
 /**
- * The node's data directory. Paths are relative to it, '/'-separated. Synchronous on purpose:
- * the node loop persists a Ready before it sends, and a synchronous API keeps the simulator
- * deterministic without extra scheduling. When data is durable is explicit:
+ * The node's data directory. Paths are relative to it, '/'-separated. Synchronous on purpose,
+ * with one exception: the node loop persists a Ready before it sends, and a synchronous API keeps
+ * the simulator deterministic without extra scheduling. The exception is syncAsync, the WAL's
+ * fdatasync off the loop's thread (completed by a timer on virtual time in the simulator), so a
+ * member keeps reading requests while its log syncs. When data is durable is explicit:
  *
  * - `append`, `writeFile`, `truncate` change the file's content at once for readers, but the
  *   change is durable only after `sync(path)`. A crash loses unsynced changes (and may tear the
