@@ -143,6 +143,33 @@ async function keepAliveOps(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[])
   return ops;
 }
 
+const WATCH_CREATED_TIMEOUT_MS = 5_000;
+const WATCH_CREATE_ATTEMPTS = 3;
+
+/**
+ * Opens a watch stream and waits for its created response. Against etcd 3.4 the created response
+ * now and then never came (the whole bench then hung in setup): a stream that stays silent for
+ * 5 s is cancelled and opened again, and after three tries the worker fails with an error.
+ */
+async function openWatch(c: EtcdGrpcClient, start: Uint8Array, end: Uint8Array): Promise<AsyncIterator<{ created: boolean; events: Array<{ kv?: { value: Uint8Array } | undefined }> }>> {
+  for (let attempt = 1; ; attempt++) {
+    const stream = c.bidi('watch');
+    closers.push(() => stream.cancel());
+    stream.send({ requestUnion: { case: 'createRequest', value: { key: start, rangeEnd: end } } });
+    const it = stream[Symbol.asyncIterator]();
+    let timer: NodeJS.Timeout | undefined;
+    const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), WATCH_CREATED_TIMEOUT_MS)));
+    const first = await Promise.race([it.next(), silent]);
+    clearTimeout(timer);
+    if (first !== 'silent') {
+      if (first.done === true || !first.value.created) throw new Error('watch was not created');
+      return it as AsyncIterator<{ created: boolean; events: Array<{ kv?: { value: Uint8Array } | undefined }> }>;
+    }
+    stream.cancel();
+    if (attempt >= WATCH_CREATE_ATTEMPTS) throw new Error(`watch not created after ${attempt} attempts of ${WATCH_CREATED_TIMEOUT_MS} ms`);
+  }
+}
+
 /**
  * Watch: `watchers` streams per worker watch this worker's prefix; the clients put under it with
  * the send time in the value, and each delivered event counts once with its put-to-event latency.
@@ -154,12 +181,7 @@ async function setupWatch(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], g
   const end = enc.encode(`w${cfg.workerIndex}0`); // '0' follows '/' in ASCII: the prefix's range end
   for (let i = 0; i < cfg.watchers; i++) {
     const c = conns[i % conns.length] as EtcdGrpcClient;
-    const stream = c.bidi('watch');
-    closers.push(() => stream.cancel());
-    stream.send({ requestUnion: { case: 'createRequest', value: { key: start, rangeEnd: end } } });
-    const it = stream[Symbol.asyncIterator]();
-    const first = await it.next();
-    if (first.done === true || !first.value.created) throw new Error('watch was not created');
+    const it = await openWatch(c, start, end);
     void (async () => {
       try {
         for (let r = await it.next(); r.done !== true; r = await it.next()) {
