@@ -94,9 +94,9 @@ class WorkerHandle {
       if (m.type === 'error') this.fail(new Error(`worker ${index}: ${m.message}`));
       else this.waiters.get(m.type)?.(m);
     });
-    this.child.on('exit', (code) => {
-      if (code !== 0 && code !== null) this.fail(new Error(`worker ${index} exited with code ${code}`));
-    });
+    // Any exit while a reply is awaited is a failure: a worker killed by a signal (code null) or
+    // gone with code 0 used to leave the driver waiting forever.
+    this.child.on('exit', (code, signal) => this.fail(new Error(`worker ${index} exited (code ${code}, signal ${signal})`)));
   }
 
   private fail(e: Error): void {
