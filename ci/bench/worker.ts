@@ -273,6 +273,10 @@ function main(): void {
   let conns: EtcdGrpcClient[] = [];
   let window: Window | undefined;
   let ops: Op[] = [];
+  // The worker lives until its result is out. Waiting on nothing but gRPC streams (a watch's
+  // created response) with the IPC channel unreferenced let the process end with code 0 in the
+  // middle of 'prepare', and the driver never got its reply.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   process.on('message', (m: DriverMessage) => {
     const fail = (e: unknown): void => {
       // Exit only once the message is out, or the driver would see a bare exit code.
@@ -305,6 +309,7 @@ function main(): void {
           for (const close of closers) close();
           for (const x of conns) x.close();
           send({ type: 'result', result });
+          clearInterval(keepAlive);
           process.disconnect?.();
         }, fail);
     }
