@@ -94,9 +94,12 @@ class WorkerHandle {
       if (m.type === 'error') this.fail(new Error(`worker ${index}: ${m.message}`));
       else this.waiters.get(m.type)?.(m);
     });
-    // Any exit while a reply is awaited is a failure: a worker killed by a signal (code null) or
-    // gone with code 0 used to leave the driver waiting forever.
-    this.child.on('exit', (code, signal) => this.fail(new Error(`worker ${index} exited (code ${code}, signal ${signal})`)));
+    // Any exit while a reply is still awaited is a failure (a worker killed by a signal, code
+    // null, used to leave the driver waiting forever). Judged a moment later: the worker's last
+    // message may still be on its way when 'exit' fires.
+    this.child.on('exit', (code, signal) => {
+      setTimeout(() => this.fail(new Error(`worker ${index} exited (code ${code}, signal ${signal})`)), 500);
+    });
   }
 
   private fail(e: Error): void {

@@ -308,9 +308,12 @@ function main(): void {
         .then((result) => {
           for (const close of closers) close();
           for (const x of conns) x.close();
-          send({ type: 'result', result });
-          clearInterval(keepAlive);
-          process.disconnect?.();
+          // Disconnect only once the result is out: disconnecting right after send() could drop
+          // it, and the driver then waited forever for a result.
+          process.send?.({ type: 'result', result } satisfies WorkerMessage, () => {
+            clearInterval(keepAlive);
+            process.disconnect?.();
+          });
         }, fail);
     }
   });
