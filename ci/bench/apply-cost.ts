@@ -16,9 +16,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Applier, encodePayload } from '../../src/apply/index.js';
-import type { Clock, TimerHandle } from '../../src/env/index.js';
 import { LmdbBackend, MemoryBackend } from '../../src/mvcc/index.js';
 import type { Backend } from '../../src/mvcc/index.js';
+// Time moves only when the bench says so; timers fire as it passes them.
+import { ManualClock } from '../../test/util/manual-clock.js';
 
 interface Options {
   entries: number;
@@ -55,32 +56,6 @@ function parseArgs(argv: readonly string[]): Options {
   return o;
 }
 
-/** Time moves only when the bench says so; timers fire as it passes them. */
-class BenchClock implements Clock {
-  private now = 0;
-  private nextId = 1;
-  private readonly timers = new Map<number, { atMs: number; fn: () => void }>();
-  nowMs(): number {
-    return this.now;
-  }
-  setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const timerId = this.nextId++;
-    this.timers.set(timerId, { atMs: this.now + delayMs, fn });
-    return { timerId };
-  }
-  clearTimer(h: TimerHandle): void {
-    this.timers.delete(h.timerId);
-  }
-  advance(ms: number): void {
-    this.now += ms;
-    for (const [id, t] of [...this.timers]) {
-      if (t.atMs > this.now) continue;
-      this.timers.delete(id);
-      t.fn();
-    }
-  }
-}
-
 /** The bench's key set: fixed-width, so every key has exactly keyBytes bytes. */
 function keyOf(i: number, keyBytes: number): Uint8Array {
   const text = `k${String(i).padStart(keyBytes - 1, '0')}`.slice(0, keyBytes);
@@ -108,7 +83,7 @@ interface RunResult {
   wallUsPerEntry: number;
 }
 
-function applyAll(applier: Applier, clock: BenchClock, payloads: readonly Uint8Array[], firstIndex: number, o: Options): number {
+function applyAll(applier: Applier, clock: ManualClock, payloads: readonly Uint8Array[], firstIndex: number, o: Options): number {
   let index = firstIndex;
   for (let at = 0; at < payloads.length; at += o.batch) {
     const end = Math.min(payloads.length, at + o.batch);
@@ -126,7 +101,7 @@ function oneRun(o: Options, run: number): RunResult {
   const dir = o.backend === 'lmdb' ? mkdtempSync(join(tmpdir(), 'tsetcd-apply-cost-')) : undefined;
   const backend: Backend = dir === undefined ? new MemoryBackend() : LmdbBackend.open(join(dir, 'db'), { syncEveryCommit: o.syncEveryCommit === 1 });
   try {
-    const clock = new BenchClock();
+    const clock = new ManualClock();
     const applier = new Applier(backend, { clock, batchIntervalMs: o.intervalMs });
     for (let w = 0; w < o.watchers; w++) {
       const stream = applier.watchHub.openStream(() => undefined);

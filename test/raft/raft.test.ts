@@ -235,17 +235,23 @@ describe('RaftNode restart with a state machine ahead of the synced commit', () 
   });
 });
 
+/** n1 leads n1+n2 with n2 in replicate state; returns the leader and its storage. */
+function leaderWithReplicatingFollower(): { r: RaftNode; storage: MemoryStorage } {
+  const storage = new MemoryStorage();
+  storage.bootstrap({ voters: [n1, n2], learners: [] });
+  const r = newNode({ storage, voters: [n1, n2] });
+  r.campaign();
+  drain(r, storage);
+  r.step(msg({ type: 'voteResp', from: n2, to: n1, term: 1 }));
+  drain(r, storage);
+  r.step(msg({ type: 'appResp', from: n2, to: n1, term: 1, index: 1 }));
+  drain(r, storage);
+  return { r, storage };
+}
+
 describe('RaftNode flow control feedback', () => {
   it('an unreachable follower in replicate state goes back to probing', () => {
-    const storage = new MemoryStorage();
-    storage.bootstrap({ voters: [n1, n2], learners: [] });
-    const r = newNode({ storage, voters: [n1, n2] });
-    r.campaign();
-    drain(r, storage);
-    r.step(msg({ type: 'voteResp', from: n2, to: n1, term: 1 }));
-    drain(r, storage);
-    r.step(msg({ type: 'appResp', from: n2, to: n1, term: 1, index: 1 }));
-    drain(r, storage);
+    const { r } = leaderWithReplicatingFollower();
     expect(r.status().progress.get(n2)?.state).toBe('replicate');
     r.reportUnreachable(n2);
     expect(r.status().progress.get(n2)).toMatchObject({ state: 'probe', next: 2 });
@@ -253,20 +259,6 @@ describe('RaftNode flow control feedback', () => {
 });
 
 describe('RaftNode batching per Ready', () => {
-  /** n1 leads n1+n2 with n2 in replicate state; returns the leader and its storage. */
-  function leaderWithReplicatingFollower(): { r: RaftNode; storage: MemoryStorage } {
-    const storage = new MemoryStorage();
-    storage.bootstrap({ voters: [n1, n2], learners: [] });
-    const r = newNode({ storage, voters: [n1, n2] });
-    r.campaign();
-    drain(r, storage);
-    r.step(msg({ type: 'voteResp', from: n2, to: n1, term: 1 }));
-    drain(r, storage);
-    r.step(msg({ type: 'appResp', from: n2, to: n1, term: 1, index: 1 }));
-    drain(r, storage);
-    return { r, storage };
-  }
-
   it('a leader sends one append per follower for all the proposals of a Ready', () => {
     const { r, storage } = leaderWithReplicatingFollower();
     for (const v of ['a', 'b', 'c']) r.propose(utf8(v));

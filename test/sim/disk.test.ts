@@ -287,15 +287,20 @@ describe('SimDisk.syncAsync', () => {
     };
   }
 
-  it('is durable only once it completes, after the drawn latency; a crash before loses the writes', () => {
-    const dev = device(3, { syncLatencyMsMin: 4, syncLatencyMsMax: 4 });
+  /** A process view with manual timers and w/0.wal holding `content`, its name durable, its bytes not. */
+  function walWith(dev: SimDiskDevice, content: string): { dev: SimDiskDevice; timers: ReturnType<typeof manualTimers>; disk: Disk } {
     const timers = manualTimers();
     const disk = dev.open(timers);
     disk.mkdirp('w');
     disk.syncDir('.');
     disk.syncDir('w');
-    disk.append('w/0.wal', utf8('abc'));
+    disk.append('w/0.wal', utf8(content));
     disk.syncDir('w');
+    return { dev, timers, disk };
+  }
+
+  it('is durable only once it completes, after the drawn latency; a crash before loses the writes', () => {
+    const { dev, timers, disk } = walWith(device(3, { syncLatencyMsMin: 4, syncLatencyMsMax: 4 }), 'abc');
     const results: unknown[] = [];
     disk.syncAsync?.('w/0.wal', (error) => results.push(error));
     expect(results).toEqual([]);
@@ -307,14 +312,7 @@ describe('SimDisk.syncAsync', () => {
   });
 
   it('completes with the content as of completion, or with EIO as sync() would', () => {
-    const dev = device(4);
-    const timers = manualTimers();
-    const disk = dev.open(timers);
-    disk.mkdirp('w');
-    disk.syncDir('.');
-    disk.syncDir('w');
-    disk.append('w/0.wal', utf8('ab'));
-    disk.syncDir('w');
+    const { dev, timers, disk } = walWith(device(4), 'ab');
     const results: unknown[] = [];
     disk.syncAsync?.('w/0.wal', (error) => results.push(error));
     disk.append('w/0.wal', utf8('cd'));
