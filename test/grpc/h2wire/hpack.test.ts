@@ -1,5 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
+import http2 from 'node:http2';
+import net from 'node:net';
 import { HpackDecoder, HpackEncoder, HpackError } from '../../../src/grpc/h2wire/hpack.js';
 import { STATIC_TABLE } from '../../../src/grpc/h2wire/hpack-static.js';
 import {
@@ -12,15 +14,9 @@ import {
 } from '../../../src/grpc/h2wire/huffman.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-const pairs = (flat: readonly string[]): [string, string][] => {
-  const out: [string, string][] = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
-  return out;
-};
 /** What a JS string becomes on the wire, read back as latin1 (the encoder's documented rule). */
 const octets = (s: string): string =>
   /[^\u0000-\u00ff]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
-const latin1 = (bytes: number[]): string => Buffer.from(bytes).toString('latin1');
 
 describe('huffman code', () => {
   it('is the RFC 7541 canonical code', () => {
@@ -388,4 +384,404 @@ describe('encode then decode (fast-check)', () => {
   });
 });
 
-export { latin1, pairs };
+// ---- against node:http2 (nghttp2): a raw socket server that speaks just enough HTTP/2 ----
+
+const FRAME_HEADERS = 0x1;
+const FRAME_SETTINGS = 0x4;
+const FRAME_PING = 0x6;
+const FRAME_GOAWAY = 0x7;
+const FRAME_CONTINUATION = 0x9;
+const FLAG_END_STREAM = 0x1;
+const FLAG_ACK = 0x1;
+const FLAG_END_HEADERS = 0x4;
+const FLAG_PADDED = 0x8;
+const FLAG_PRIORITY = 0x20;
+const SETTING_HEADER_TABLE_SIZE = 0x1;
+const PREFACE_BYTES = 24;
+const FRAME_PAYLOAD_MAX = 16384;
+
+function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** A HEADERS frame and as many CONTINUATION frames as the block needs. */
+function headerFrames(streamId: number, block: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let off = 0; off === 0 || off < block.length; off += FRAME_PAYLOAD_MAX) {
+    const part = block.subarray(off, off + FRAME_PAYLOAD_MAX);
+    const last = off + FRAME_PAYLOAD_MAX >= block.length;
+    const type = off === 0 ? FRAME_HEADERS : FRAME_CONTINUATION;
+    const flags = (off === 0 ? FLAG_END_STREAM : 0) | (last ? FLAG_END_HEADERS : 0);
+    frames.push(frame(type, flags, streamId, part));
+  }
+  return frames;
+}
+
+interface RawServerOptions {
+  decoderMaxTableBytes: number;
+  /** Sent in our SETTINGS as SETTINGS_HEADER_TABLE_SIZE when given. */
+  advertisedTableBytes?: number;
+  /** Decoded request fields in, response fields out. */
+  respond(fields: string[]): string[];
+}
+
+interface RawServer {
+  readonly port: number;
+  /** Errors thrown while handling frames (a decode error also resets the connection). */
+  readonly errors: unknown[];
+  /** Rejects at the first error: raced against client waits, since an HTTP/2 client that
+   * sent GOAWAY stops reading and would leave its requests pending forever. */
+  readonly failed: Promise<never>;
+  fail(err: unknown): void;
+  /** SETTINGS_HEADER_TABLE_SIZE values the client sent, in order. */
+  readonly peerTableSizes: number[];
+  readonly requestBlocks: Buffer[];
+  readonly requestFields: string[][];
+  readonly responseBlocks: Buffer[];
+  continuationFramesIn: number;
+  close(): Promise<void>;
+}
+
+function startRawServer(options: RawServerOptions): Promise<RawServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    serveConnection(socket, options, state);
+  });
+  let rejectFailed: (err: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    rejectFailed = reject;
+  });
+  failed.catch(() => {});
+  const state: RawServer = {
+    port: 0,
+    errors: [],
+    failed,
+    fail(err) {
+      state.errors.push(err);
+      rejectFailed(err);
+    },
+    peerTableSizes: [],
+    requestBlocks: [],
+    requestFields: [],
+    responseBlocks: [],
+    continuationFramesIn: 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      (state as { port: number }).port = (server.address() as net.AddressInfo).port;
+      resolve(state);
+    });
+  });
+}
+
+function serveConnection(socket: net.Socket, options: RawServerOptions, state: RawServer): void {
+  const decoder = new HpackDecoder(options.decoderMaxTableBytes);
+  const encoder = new HpackEncoder();
+  let pending = Buffer.alloc(0);
+  let prefaceSeen = false;
+  let headerStreamId = 0;
+  let headerParts: Buffer[] = [];
+  const settings = Buffer.alloc(options.advertisedTableBytes === undefined ? 0 : 6);
+  if (options.advertisedTableBytes !== undefined) {
+    settings.writeUInt16BE(SETTING_HEADER_TABLE_SIZE, 0);
+    settings.writeUInt32BE(options.advertisedTableBytes, 2);
+  }
+  socket.write(frame(FRAME_SETTINGS, 0, 0, settings));
+
+  const finishHeaders = (): void => {
+    const block = Buffer.concat(headerParts);
+    state.requestBlocks.push(block);
+    const fields = decoder.decode(block);
+    state.requestFields.push(fields);
+    const response = encoder.encode(options.respond(fields), () => true);
+    state.responseBlocks.push(response);
+    for (const f of headerFrames(headerStreamId, response)) socket.write(f);
+  };
+  const onFrame = (type: number, flags: number, streamId: number, payload: Buffer): void => {
+    if (type === FRAME_SETTINGS && (flags & FLAG_ACK) === 0) {
+      for (let off = 0; off + 6 <= payload.length; off += 6) {
+        if (payload.readUInt16BE(off) !== SETTING_HEADER_TABLE_SIZE) continue;
+        const bytes = payload.readUInt32BE(off + 2);
+        state.peerTableSizes.push(bytes);
+        encoder.setPeerMaxTableBytes(bytes);
+      }
+      socket.write(frame(FRAME_SETTINGS, FLAG_ACK, 0, Buffer.alloc(0)));
+    } else if (type === FRAME_GOAWAY) {
+      // A client that rejects our header block (COMPRESSION_ERROR) sends GOAWAY and then waits
+      // for the server to go: close, so its pending requests fail instead of hanging.
+      const code = payload.readUInt32BE(4);
+      if (code !== 0) state.fail(new Error(`client sent GOAWAY with error code ${code}`));
+      socket.destroy();
+    } else if (type === FRAME_PING && (flags & FLAG_ACK) === 0) {
+      socket.write(frame(FRAME_PING, FLAG_ACK, 0, payload));
+    } else if (type === FRAME_HEADERS) {
+      let p = payload;
+      if ((flags & FLAG_PADDED) !== 0) p = p.subarray(1, p.length - p[0]!);
+      if ((flags & FLAG_PRIORITY) !== 0) p = p.subarray(5);
+      headerStreamId = streamId;
+      headerParts = [p];
+      if ((flags & FLAG_END_HEADERS) !== 0) finishHeaders();
+    } else if (type === FRAME_CONTINUATION) {
+      state.continuationFramesIn++;
+      headerParts.push(payload);
+      if ((flags & FLAG_END_HEADERS) !== 0) finishHeaders();
+    }
+  };
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      pending = Buffer.concat([pending, chunk]);
+      if (!prefaceSeen) {
+        if (pending.length < PREFACE_BYTES) return;
+        prefaceSeen = true;
+        pending = pending.subarray(PREFACE_BYTES);
+      }
+      while (pending.length >= 9) {
+        const length = pending.readUIntBE(0, 3);
+        if (pending.length < 9 + length) break;
+        const payload = pending.subarray(9, 9 + length);
+        onFrame(pending[3]!, pending[4]!, pending.readUInt32BE(5) & 0x7fffffff, payload);
+        pending = pending.subarray(9 + length);
+      }
+    } catch (err) {
+      state.fail(err);
+      socket.destroy();
+    }
+  });
+}
+
+/** Seeded so a failure replays; the seed is in the test name. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A header value of random octets (printable ASCII and 0xa0-0xff), no edge spaces. */
+function randomValue(rand: () => number, length: number): string {
+  let s = '';
+  for (let i = 0; i < length; i++) {
+    const r = rand();
+    s += String.fromCharCode(r < 0.8 ? 0x21 + Math.floor(rand() * 94) : 0xa0 + Math.floor(rand() * 96));
+  }
+  return s;
+}
+
+const UNICODE_WORDS = ['héllo', 'wörld', '世界', 'καλημέρα', 'привет', '🙂', 'naïve', 'ü', '東京'];
+
+function requestHeaders(rand: () => number, i: number): [string, string][] {
+  const words: string[] = [];
+  for (let n = 1 + Math.floor(rand() * 6); n > 0; n--) words.push(UNICODE_WORDS[Math.floor(rand() * UNICODE_WORDS.length)]!);
+  const fields: [string, string][] = [
+    ['content-type', 'application/grpc'],
+    ['te', 'trailers'],
+    ['grpc-accept-encoding', 'identity,deflate,gzip'],
+    ['user-agent', 'grpc-node-js/1.14.0'],
+    ['x-seq', String(i)],
+    ['x-repeat', ['alpha', 'beta', 'gamma'][i % 3]!],
+    // UTF-8 text travels as its octets: node writes a header string as latin1.
+    ['x-utf8', Buffer.from(words.join(' '), 'utf8').toString('latin1')],
+    ['x-random', randomValue(rand, 1 + Math.floor(rand() * 60))],
+  ];
+  if (i % 4 === 1) fields.push(['x-long', randomValue(rand, 200 + Math.floor(rand() * 1500))]);
+  if (i % 17 === 5) fields.push(['x-huge', randomValue(rand, 20000)]);
+  if (i % 5 === 2) fields.push(['authorization', `Bearer ${randomValue(rand, 30)}`]);
+  return fields;
+}
+
+function connect(port: number): Promise<http2.ClientHttp2Session> {
+  return new Promise((resolve, reject) => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.once('error', reject);
+    // Requests wait for the server's SETTINGS, so the client's encoder honours our table size.
+    client.once('remoteSettings', () => resolve(client));
+  });
+}
+
+function request(client: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders): Promise<http2.IncomingHttpHeaders> {
+  return new Promise((resolve, reject) => {
+    const req = client.request(headers, { endStream: true });
+    req.once('response', (h) => resolve(h));
+    req.once('error', reject);
+    // A stream reset or a session torn down by a COMPRESSION_ERROR ends here, not in a hang.
+    req.once('close', () => reject(new Error(`stream closed before a response (rst code ${req.rstCode})`)));
+    req.resume();
+  });
+}
+
+function settle(client: http2.ClientHttp2Session, headerTableSize: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.settings({ headerTableSize }, (err) => (err ? reject(err) : resolve()));
+    client.once('close', () => reject(new Error('session closed before the SETTINGS ack')));
+  });
+}
+
+const closeClient = (client: http2.ClientHttp2Session, server: RawServer): Promise<void> =>
+  new Promise((resolve) => {
+    if (client.closed || client.destroyed) return resolve();
+    if (server.errors.length > 0) {
+      client.destroy();
+      return resolve();
+    }
+    client.close(() => resolve());
+  });
+
+describe('against node:http2 (nghttp2)', () => {
+  for (const [seed, tableBytes] of [
+    [1, 4096],
+    [2, 512],
+  ] as const) {
+    it(`decodes what nghttp2 encodes: Huffman, dynamic table, eviction (seed ${seed}, table ${tableBytes})`, async () => {
+      const rand = prng(seed);
+      const server = await startRawServer({
+        decoderMaxTableBytes: tableBytes,
+        ...(tableBytes === 4096 ? {} : { advertisedTableBytes: tableBytes }),
+        respond: (fields) => [':status', '200', 'x-echo-count', String(fields.length / 2)],
+      });
+      const client = await connect(server.port).catch(async (err: unknown) => {
+        await server.close();
+        throw err;
+      });
+      try {
+        let sentBytes = 0;
+        const sent: [string, string][][] = [];
+        for (let i = 0; i < 50; i++) {
+          const fields = requestHeaders(rand, i);
+          sent.push(fields);
+          const path = `/etcdserverpb.KV/Range/${i}`;
+          const headers: http2.OutgoingHttpHeaders = { ':method': 'POST', ':path': path };
+          for (const [n, v] of fields) headers[n] = v;
+          headers[http2.sensitiveHeaders] = ['authorization'];
+          const response = await Promise.race([request(client, headers), server.failed]);
+          expect(server.errors).toEqual([]);
+          expect(server.requestFields.length).toBe(i + 1);
+          const decoded = server.requestFields[i]!;
+          const pseudo = new Map<string, string>();
+          const regular: [string, string][] = [];
+          for (let k = 0; k < decoded.length; k += 2) {
+            if (decoded[k]!.startsWith(':')) pseudo.set(decoded[k]!, decoded[k + 1]!);
+            else regular.push([decoded[k]!, decoded[k + 1]!]);
+          }
+          expect(pseudo).toEqual(
+            new Map([
+              [':method', 'POST'],
+              [':path', path],
+              [':scheme', 'http'],
+              [':authority', `127.0.0.1:${server.port}`],
+            ]),
+          );
+          expect(regular).toEqual(fields);
+          const utf8 = regular.find(([n]) => n === 'x-utf8')![1];
+          expect(Buffer.from(utf8, 'latin1').toString('utf8')).toMatch(/^[^\uFFFD]+$/u);
+          expect(response['x-echo-count']).toBe(String(fields.length + 4));
+          sentBytes += fields.reduce((sum, [n, v]) => sum + n.length + v.length + 32, 0);
+        }
+        expect(sentBytes).toBeGreaterThan(8 * tableBytes); // enough to churn the table many times
+        expect(server.continuationFramesIn).toBeGreaterThan(0);
+        // Request 3 repeats every field of request 0 but :path, x-seq, x-utf8 and x-random: those
+        // 8 fields must come out of the tables as one byte each (the changing ones cost at most
+        // their octets plus 4 bytes of prefix and length).
+        const changing = [`/etcdserverpb.KV/Range/3`, ...sent[3]!.filter(([n]) => /^x-(seq|utf8|random)$/.test(n)).map(([, v]) => v)];
+        expect(changing.length).toBe(4);
+        // nghttp2 Huffman-codes literals when that is shorter, as for this first-seen value.
+        expect(server.requestBlocks[0]!.includes(huffmanEncode(Buffer.from('application/grpc')))).toBe(true);
+        const bound = 8 + changing.reduce((sum, v) => sum + v.length + 4, 0);
+        expect(server.requestBlocks[3]!.length).toBeLessThanOrEqual(bound);
+      } finally {
+        await closeClient(client, server);
+        await server.close();
+      }
+      expect(server.errors).toEqual([]);
+    });
+  }
+});
+
+/** The response the raw server sends for request i: gRPC's fields plus varied ones. */
+function responseFields(i: number): string[] {
+  const rand = prng(1000 + i);
+  const fields = [
+    ...[':status', '200', 'content-type', 'application/grpc+proto'],
+    ...['grpc-accept-encoding', 'identity,deflate,gzip', 'grpc-encoding', 'identity'],
+    ...['x-resp-seq', String(i), 'x-resp-repeat', ['one', 'two'][i % 2]!],
+    ...['x-resp-random', randomValue(rand, 1 + Math.floor(rand() * 80))],
+  ];
+  if (i % 3 === 0) fields.push('x-resp-long', randomValue(rand, 300 + Math.floor(rand() * 1500)));
+  if (i === 7) fields.push('x-resp-huge', randomValue(rand, 20000));
+  return fields;
+}
+
+describe('against node:http2 (nghttp2): our encoder', () => {
+  it('node sees exactly the headers we encode, across table size changes', async () => {
+    const server = await startRawServer({
+      decoderMaxTableBytes: 4096,
+      respond: (fields) => {
+        const seq = fields[fields.indexOf('x-seq') + 1]!;
+        return responseFields(Number(seq));
+      },
+    });
+    const client = await connect(server.port).catch(async (err: unknown) => {
+      await server.close();
+      throw err;
+    });
+    const tableSizeAt = new Map([
+      [20, 256],
+      [30, 0],
+      [35, 100],
+      [40, 4096],
+    ]);
+    const firstAfterChange: number[] = [];
+    try {
+      for (let i = 0; i < 50; i++) {
+        const newSize = tableSizeAt.get(i);
+        if (newSize !== undefined) {
+          await Promise.race([settle(client, newSize), server.failed]);
+          firstAfterChange.push(server.responseBlocks.length);
+        }
+        const response = await Promise.race([
+          request(client, { ':method': 'POST', ':path': '/x', 'x-seq': String(i) }),
+          server.failed,
+        ]);
+        expect(server.errors).toEqual([]);
+        const expected = responseFields(i);
+        const got: Record<string, string | number> = {};
+        for (const [n, v] of Object.entries(response)) got[n] = v as string | number;
+        const want: Record<string, string | number> = {};
+        for (let k = 0; k < expected.length; k += 2) want[expected[k]!] = expected[k + 1]!;
+        want[':status'] = 200; // node gives :status as a number
+        expect(got).toEqual(want);
+      }
+      expect(server.peerTableSizes).toEqual([256, 0, 100, 4096]);
+      // The second response's four gRPC fields are one byte each: :status 200 static, then
+      // three dynamic entries.
+      const second = server.responseBlocks[1]!;
+      expect(second[0]).toBe(0x88);
+      expect([...second.subarray(1, 4)].every((b) => b > 0x80 + 61)).toBe(true);
+      // After each SETTINGS change the next block opens with a dynamic table size update.
+      for (const index of firstAfterChange) {
+        const first = server.responseBlocks[index]![0]!;
+        expect(first & 0xe0).toBe(0x20);
+      }
+    } finally {
+      await closeClient(client, server);
+      await server.close();
+    }
+    expect(server.errors).toEqual([]);
+  });
+});
