@@ -1,11 +1,13 @@
 /**
- * The client-facing gRPC server written directly on node:http2, without grpc-js's server.
+ * The client-facing gRPC server, written on tsetcd's own HTTP/2 transport (h2wire/), without
+ * grpc-js's server or node:http2.
  *
  * Why: on the put path grpc-js's server cost about as much CPU as the rest of the request
  * (interceptor chain, a Metadata copy of the headers, channelz counters, an EventEmitter per
- * call, a second copy of every response to frame it). Here a call is one object: the request's
- * DATA chunk is decoded where it lies, the response is framed in one buffer, and the headers and
- * trailers are constant objects.
+ * call, a second copy of every response to frame it); node:http2 alone was still a fifth of it
+ * (an nghttp2 stream and a Duplex per call). Here a call is one object: the request's DATA chunk
+ * is decoded where it lies, the response is framed in one buffer, and the headers and trailers
+ * are constant field lists.
  *
  * What a grpc-js client or Go's clientv3 sees is the same as from grpc-js's server: status codes
  * and messages (grpc-js's own texts for transport errors, percent-encoded as grpc-js does),
@@ -14,9 +16,8 @@
  * after the grace period. Not implemented (grpc-js's server does not use them here either):
  * response compression, channelz, server-side keepalive pings, max connection age.
  */
-import * as http2 from 'node:http2';
 import { createServer as createNetServer } from 'node:net';
-import type { Server as NetServer, Socket } from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import type { PeerCertificate } from 'node:tls';
@@ -29,6 +30,9 @@ import { commonNameOf } from './tls.js';
 import { sharedWriter } from './wire.js';
 import type { Writer } from './wire.js';
 import { parseListenUrl } from './listen-url.js';
+import { H2Connection, STREAM_DRAIN_BYTES } from './h2wire/index.js';
+import type { WireStream } from './h2wire/index.js';
+import type { StreamHandler } from './h2wire/index.js';
 
 export interface H2ServerOptions {
   readonly maxReceiveMessageBytes: number;
@@ -55,27 +59,23 @@ interface Route {
 }
 
 const INCOMING_QUEUE_HIGH_WATER = 64;
-/** Bytes queued on a stream before send() waits for 'drain' (watch fan-out writes many small messages). */
-const SEND_QUEUE_HIGH_WATER_BYTES = 256 * 1024;
+/** Bytes queued on a stream before send() waits for it to drain (watch fan-out writes many small messages). */
+const SEND_QUEUE_HIGH_WATER_BYTES = STREAM_DRAIN_BYTES;
 const FRAME_HEADER_BYTES = 5;
 
-const { HTTP2_HEADER_STATUS, HTTP2_HEADER_CONTENT_TYPE, HTTP2_HEADER_PATH, NGHTTP2_CANCEL } = http2.constants;
+/** Request headers by name (the first value of a repeated name), as the transport decoded them. */
+type RequestHeaders = Record<string, string>;
 
-// Constant header objects: node copies what it sends, so one object serves every call.
-const RESPONSE_HEADERS: http2.OutgoingHttpHeaders = {
-  [HTTP2_HEADER_STATUS]: 200,
-  [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto',
-  'grpc-accept-encoding': 'identity,deflate,gzip',
-  'grpc-encoding': 'identity',
-};
-const OK_TRAILERS: http2.OutgoingHttpHeaders = { 'grpc-status': '0', 'grpc-message': 'OK' };
-const RESPOND_WITH_TRAILERS = { waitForTrailers: true, sendDate: false } as const;
-const RESPOND_AND_END = { endStream: true, sendDate: false } as const;
-
-/** A 'wantTrailers' listener without a closure per call (listeners run with the stream as `this`). */
-function sendOkTrailers(this: http2.ServerHttp2Stream): void {
-  this.sendTrailers(OK_TRAILERS);
-}
+// Constant field lists ([name, value, ...]): the encoder indexes them, so after a connection's
+// first call each field costs one byte.
+const RESPONSE_HEADERS: readonly string[] = [
+  ':status', '200',
+  'content-type', 'application/grpc+proto',
+  'grpc-accept-encoding', 'identity,deflate,gzip',
+  'grpc-encoding', 'identity',
+];
+const OK_TRAILERS: readonly string[] = ['grpc-status', '0', 'grpc-message', 'OK'];
+const TRAILERS_ONLY_HEADERS: readonly string[] = [':status', '200', 'content-type', 'application/grpc+proto'];
 
 /** Headers grpc-js keeps out of the metadata it shows a handler. */
 const HIDDEN_METADATA: ReadonlySet<string> = new Set(['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type']);
@@ -98,45 +98,35 @@ function cancelledError(): GrpcStatusError {
   return { grpcCode: GrpcCode.CANCELLED, message: 'context canceled' };
 }
 
-function firstHeader(headers: http2.IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  const first = Array.isArray(value) ? value[0] : value;
+/** Header values arrive as latin1 (one char per octet); metadata is UTF-8, as node decodes it. */
+const NON_ASCII = /[\x80-\xff]/;
+
+function headersOf(fields: readonly string[]): RequestHeaders {
+  const headers: RequestHeaders = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i] as string;
+    if (headers[name] !== undefined) continue;
+    const value = fields[i + 1] as string;
+    headers[name] = NON_ASCII.test(value) ? Buffer.from(value, 'latin1').toString('utf8') : value;
+  }
+  return headers;
+}
+
+function firstHeader(headers: RequestHeaders, name: string): string | undefined {
+  const first = headers[name];
   if (first === undefined) return undefined;
   // Binary metadata travels base64-encoded; grpc-js hands it over decoded.
   return name.endsWith('-bin') ? Buffer.from(first, 'base64').toString('utf8') : first;
 }
 
-function peerOf(session: http2.Http2Session | undefined): string {
-  const socket = session?.socket;
-  if (socket?.remoteAddress === undefined) return 'unknown';
-  return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
-}
-
-/**
- * Stream listeners shared by every call (listeners run with the stream as `this`): the stream
- * carries its call, so no call allocates closures for them.
- */
-const CALL = Symbol('grpcCall');
-type CallStream = http2.ServerHttp2Stream & { [CALL]?: H2Call };
-
-function onStreamData(this: CallStream, chunk: Buffer): void {
-  this[CALL]?.onData(chunk);
-}
-
-function onStreamEnd(this: CallStream): void {
-  this[CALL]?.onEnd();
-}
-
-function onStreamClose(this: CallStream): void {
-  this[CALL]?.onClose();
-}
-
-function ignoreError(): void {
-  // An error on a stream or session is followed by 'close', which cancels the call.
+function peerOf(socket: Duplex): string {
+  const { remoteAddress, remotePort } = socket as Duplex & { remoteAddress?: string; remotePort?: number };
+  if (remoteAddress === undefined) return 'unknown';
+  return remotePort ? `${remoteAddress}:${remotePort}` : remoteAddress;
 }
 
 /** One call: its stream, its request bytes, its status. Also its CallContext. */
-class H2Call implements CallContext {
+class H2Call implements CallContext, StreamHandler {
   readonly authToken: string | undefined;
   readonly requireLeader: boolean;
   readonly peer: string;
@@ -153,28 +143,25 @@ class H2Call implements CallContext {
   private pendingNeedBytes = 0;
   private messagesSeen = 0;
   private unaryRequest: unknown = undefined;
-  /** Sends waiting for 'drain', rejected if the call ends first. */
-  private drainWaiters: Array<() => void> | undefined = undefined;
+  /** Sends waiting for the stream's queue to drain, rejected if the call ends first. */
+  private drainWaiters: Array<{ resolve: () => void; reject: (error: GrpcStatusError) => void }> | undefined = undefined;
   /** Bidi only: decoded messages the hook has not taken yet, and a waiting reader. */
   private queue: unknown[] | undefined = undefined;
   private wake: (() => void) | undefined = undefined;
   private halfClosed = false;
 
   constructor(
-    private readonly stream: http2.ServerHttp2Stream,
-    private readonly headers: http2.IncomingHttpHeaders,
+    private readonly stream: WireStream,
+    private readonly headers: RequestHeaders,
     private readonly route: Route,
     private readonly server: H2Server,
   ) {
     this.authToken = firstHeader(headers, 'token') ?? firstHeader(headers, 'authorization');
     this.requireLeader = headers['hasleader'] === 'true';
-    this.peer = server.peerOf(stream.session);
-    (stream as CallStream)[CALL] = this;
-    stream.on('data', onStreamData);
-    stream.on('end', onStreamEnd);
-    stream.on('close', onStreamClose);
+    this.peer = server.peerOf(stream.connection);
+    stream.handler = this;
     const timeout = headers['grpc-timeout'];
-    if (timeout !== undefined) this.startDeadline(String(timeout));
+    if (timeout !== undefined) this.startDeadline(timeout);
     if (route.kind === Kind.Bidi) this.startBidi();
   }
 
@@ -182,7 +169,7 @@ class H2Call implements CallContext {
 
   get certCommonName(): string | undefined {
     if (!this.server.options.clientCertAuth) return undefined;
-    return commonNameOf(verifiedCertificate(this.stream.session?.socket));
+    return commonNameOf(verifiedCertificate(this.stream.connection.socket));
   }
 
   get signal(): AbortSignal {
@@ -235,7 +222,7 @@ class H2Call implements CallContext {
   }
 
   private decompress(body: Buffer): Buffer | undefined {
-    const encoding = String(this.headers['grpc-encoding'] ?? 'identity');
+    const encoding = this.headers['grpc-encoding'] ?? 'identity';
     // As grpc-js: the flag alone does not make a message compressed; the call's encoding decides.
     if (encoding === 'identity') return body;
     if (encoding !== 'gzip' && encoding !== 'deflate') {
@@ -306,7 +293,7 @@ class H2Call implements CallContext {
     this.controller?.abort();
     const waiters = this.drainWaiters;
     this.drainWaiters = undefined;
-    if (waiters !== undefined) for (const reject of waiters) reject();
+    if (waiters !== undefined) for (const waiter of waiters) waiter.reject(cancelledError());
     this.notify();
   }
 
@@ -397,7 +384,7 @@ class H2Call implements CallContext {
     for (;;) {
       if (queue.length > 0) {
         const message = queue.shift();
-        if (queue.length < INCOMING_QUEUE_HIGH_WATER / 2 && this.stream.isPaused()) this.stream.resume();
+        if (queue.length < INCOMING_QUEUE_HIGH_WATER / 2 && this.stream.paused) this.stream.resume();
         if (message instanceof Undecodable) throw message.status;
         yield message;
       } else if (this.halfClosed || this.cancelled || this.finished) {
@@ -443,17 +430,7 @@ class H2Call implements CallContext {
     }
     this.finished = true;
     this.clearDeadline();
-    const stream = this.stream;
-    if (!stream.destroyed && !stream.closed) {
-      try {
-        stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
-        stream.on('wantTrailers', sendOkTrailers);
-        stream.end(frame);
-      } catch {
-        // The peer reset the stream between the check and the write: nobody is left to answer.
-        stream.destroy();
-      }
-    }
+    this.stream.respond(RESPONSE_HEADERS, frame, OK_TRAILERS);
     // grpc-js reports every ended call as cancelled to its handler; a signal taken is aborted too.
     this.cancel();
   }
@@ -464,38 +441,29 @@ class H2Call implements CallContext {
 
   private send(response: unknown): Promise<void> {
     const stream = this.stream;
-    if (this.finished || this.cancelled || stream.destroyed) return Promise.reject(cancelledError());
+    if (this.finished || this.cancelled || stream.closed) return Promise.reject(cancelledError());
     let frame: Buffer;
     try {
       frame = this.encode(response);
     } catch (error) {
       return Promise.reject(unencodable(error));
     }
-    try {
-      if (!this.headersSent) {
-        this.headersSent = true;
-        stream.respond(RESPONSE_HEADERS, RESPOND_WITH_TRAILERS);
-      }
-      stream.write(frame);
-    } catch {
-      stream.destroy();
-      return Promise.reject(cancelledError());
+    if (!this.headersSent) {
+      this.headersSent = true;
+      stream.sendHeaders(RESPONSE_HEADERS);
     }
-    if (stream.writableLength < SEND_QUEUE_HIGH_WATER_BYTES) return Promise.resolve();
+    stream.sendData(frame);
+    if (stream.queuedBytes < SEND_QUEUE_HIGH_WATER_BYTES) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const waiters = (this.drainWaiters ??= []);
-      const onCancel = (): void => {
-        stream.off('drain', onDrain);
-        reject(cancelledError());
-      };
-      const onDrain = (): void => {
-        const at = waiters.indexOf(onCancel);
-        if (at >= 0) waiters.splice(at, 1);
-        resolve();
-      };
-      waiters.push(onCancel);
-      stream.once('drain', onDrain);
+      (this.drainWaiters ??= []).push({ resolve, reject });
+      stream.drainWaiter = () => this.drained();
     });
+  }
+
+  private drained(): void {
+    const waiters = this.drainWaiters;
+    this.drainWaiters = undefined;
+    for (const waiter of waiters ?? []) waiter.resolve();
   }
 
   /** Ends the call with a status (OK after a stream, or an error). */
@@ -503,21 +471,10 @@ class H2Call implements CallContext {
     if (this.finished) return;
     this.finished = true;
     this.clearDeadline();
-    const stream = this.stream;
-    if (!stream.destroyed && !stream.closed) {
-      const trailers = status.grpcCode === GrpcCode.OK ? OK_TRAILERS : statusHeaders(status);
-      try {
-        if (this.headersSent) {
-          stream.once('wantTrailers', () => stream.sendTrailers(trailers));
-          stream.end();
-        } else {
-          // Trailers-only, as grpc-js answers a call that ends before its first message.
-          stream.respond({ ...trailers, [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto' }, RESPOND_AND_END);
-        }
-      } catch {
-        stream.destroy();
-      }
-    }
+    const trailers = status.grpcCode === GrpcCode.OK ? OK_TRAILERS : statusFields(status);
+    // Trailers-only when nothing was sent yet, as grpc-js answers a call that ends before its first message.
+    if (this.headersSent) this.stream.sendTrailers(trailers);
+    else this.stream.sendHeadersAndEnd([...TRAILERS_ONLY_HEADERS, ...trailers]);
     // The rest of the request is not needed; the handler sees the call as over.
     this.cancel();
   }
@@ -542,11 +499,11 @@ function unencodable(error: unknown): GrpcStatusError {
   return { grpcCode: GrpcCode.INTERNAL, message: `cannot encode response: ${reason}` };
 }
 
-function statusHeaders(status: GrpcStatusError): http2.OutgoingHttpHeaders {
-  return { 'grpc-status': String(status.grpcCode), 'grpc-message': encodeURI(status.message) };
+function statusFields(status: GrpcStatusError): string[] {
+  return ['grpc-status', String(status.grpcCode), 'grpc-message', encodeURI(status.message)];
 }
 
-function verifiedCertificate(socket: Socket | TLSSocket | undefined): PeerCertificate | undefined {
+function verifiedCertificate(socket: Duplex): PeerCertificate | undefined {
   // A certificate counts only once the handshake verified it (socket.authorized), as in grpc-js.
   if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
   const certificate = socket.getPeerCertificate();
@@ -570,42 +527,46 @@ function routesOf(services: EtcdServices): Map<string, Route> {
   return routes;
 }
 
-/** The sessions, listeners and routes behind a GrpcServer. */
+/** The connections, listeners and routes behind a GrpcServer. */
 export class H2Server {
   private readonly routes: Map<string, Route>;
-  private readonly h2: http2.Http2Server;
   private readonly listeners: NetServer[] = [];
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
-  private readonly peers = new WeakMap<http2.Http2Session, string>();
+  private readonly connections = new Set<H2Connection>();
+  private readonly peers = new WeakMap<H2Connection, string>();
   private closing: Promise<void> | undefined = undefined;
+  private readonly connectionOptions = {
+    onStream: (stream: WireStream, fields: string[]): void => this.onStream(stream, fields),
+    onClose: (connection: H2Connection): void => {
+      this.connections.delete(connection);
+      this.connectionsGone?.();
+    },
+  };
+  private connectionsGone: (() => void) | undefined = undefined;
 
   constructor(
     services: EtcdServices,
     readonly options: H2ServerOptions,
   ) {
     this.routes = routesOf(services);
-    this.h2 = http2.createServer({ maxSessionMemory: Number.MAX_SAFE_INTEGER, maxSendHeaderBlockLength: Number.MAX_SAFE_INTEGER });
-    this.h2.on('session', (session) => this.onSession(session));
-    this.h2.on('stream', (stream, headers) => this.onStream(stream, headers));
   }
 
-  /** The remote address of a session, formatted once per connection rather than per call. */
-  peerOf(session: http2.Http2Session | undefined): string {
-    if (session === undefined) return 'unknown';
-    let peer = this.peers.get(session);
+  /** The remote address of a connection, formatted once per connection rather than per call. */
+  peerOf(connection: H2Connection): string {
+    let peer = this.peers.get(connection);
     if (peer === undefined) {
-      peer = peerOf(session);
-      this.peers.set(session, peer);
+      peer = peerOf(connection.socket);
+      this.peers.set(connection, peer);
     }
     return peer;
   }
 
+  /** A connection whose client preface may already sit in the socket's buffer (see gateway-front.ts). */
   injectConnection(connection: Duplex): void {
     if (this.closing !== undefined) {
       connection.destroy();
       return;
     }
-    this.h2.emit('connection', connection);
+    this.connections.add(new H2Connection(connection, this.connectionOptions));
   }
 
   listen(address: string): Promise<number> {
@@ -633,43 +594,33 @@ export class H2Server {
 
   private async shutdown(): Promise<void> {
     const stopped = this.listeners.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
-    const drained = [...this.sessions].map((session) => new Promise<void>((resolve) => {
-      if (session.closed || session.destroyed) resolve();
-      else {
-        session.once('close', () => resolve());
-        // GOAWAY: running calls finish, new ones go elsewhere.
-        session.close();
-      }
-    }));
+    const drained = new Promise<void>((resolve) => {
+      this.connectionsGone = (): void => {
+        if (this.connections.size === 0) resolve();
+      };
+      this.connectionsGone();
+    });
+    // GOAWAY: running calls finish, new ones go elsewhere.
+    for (const connection of this.connections) connection.goAway();
     const force = setTimeout(() => {
-      for (const session of this.sessions) session.destroy(undefined, NGHTTP2_CANCEL);
+      for (const connection of this.connections) connection.destroy();
     }, this.options.closeGraceMs);
-    await Promise.all([...stopped, ...drained]);
+    await Promise.all([...stopped, drained]);
     clearTimeout(force);
   }
 
-  private onSession(session: http2.ServerHttp2Session): void {
-    if (this.closing !== undefined) {
-      session.destroy();
+  private onStream(stream: WireStream, fields: string[]): void {
+    const headers = headersOf(fields);
+    const contentType = headers['content-type'];
+    if (contentType === undefined || !contentType.startsWith('application/grpc')) {
+      stream.sendHeadersAndEnd([':status', '415']);
       return;
     }
-    this.sessions.add(session);
-    session.on('error', ignoreError);
-    session.once('close', () => this.sessions.delete(session));
-  }
-
-  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    stream.on('error', ignoreError);
-    const contentType = headers[HTTP2_HEADER_CONTENT_TYPE];
-    if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) {
-      stream.respond({ [HTTP2_HEADER_STATUS]: http2.constants.HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE }, { endStream: true });
-      return;
-    }
-    const path = String(headers[HTTP2_HEADER_PATH]);
+    const path = headers[':path'] ?? '';
     const route = this.routes.get(path);
     if (route === undefined) {
-      const trailers = statusHeaders({ grpcCode: GrpcCode.UNIMPLEMENTED, message: `The server does not implement the method ${path}` });
-      stream.respond({ ...trailers, [HTTP2_HEADER_STATUS]: 200, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc+proto' }, RESPOND_AND_END);
+      const trailers = statusFields({ grpcCode: GrpcCode.UNIMPLEMENTED, message: `The server does not implement the method ${path}` });
+      stream.sendHeadersAndEnd([...TRAILERS_ONLY_HEADERS, ...trailers]);
       return;
     }
     new H2Call(stream, headers, route, this);
