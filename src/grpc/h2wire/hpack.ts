@@ -163,11 +163,9 @@ export class HpackDecoder {
     this.bytes = Buffer.isBuffer(block) ? block : Buffer.from(block.buffer, block.byteOffset, block.byteLength);
     this.pos = 0;
     const out: string[] = [];
-    try {
-      this.decodeFields(out);
-    } finally {
-      this.bytes = EMPTY_BUFFER;
-    }
+    this.decodeFields(out);
+    // Not in a finally: after an error the connection is gone, and try/finally costs on this path.
+    this.bytes = EMPTY_BUFFER;
     return out;
   }
 
@@ -178,7 +176,13 @@ export class HpackDecoder {
     while (this.pos < end) {
       const first = bytes[this.pos]!;
       if (first >= 0x80) {
-        this.pushIndexed(out, this.readInteger(7));
+        if (first < 0xff) {
+          // Indexed with the index in the first byte: the common case after a connection's first request.
+          this.pos++;
+          this.pushIndexed(out, first & 0x7f);
+        } else {
+          this.pushIndexed(out, this.readInteger(7));
+        }
       } else if (first >= 0x40) {
         const name = this.readName(6);
         const value = this.readString();
