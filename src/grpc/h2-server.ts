@@ -158,7 +158,7 @@ class H2Call implements CallContext, StreamHandler {
   ) {
     this.authToken = firstHeader(headers, 'token') ?? firstHeader(headers, 'authorization');
     this.requireLeader = headers['hasleader'] === 'true';
-    this.peer = server.peerOf(stream.connection);
+    this.peer = server.peerOf(stream.connection as H2Connection);
     stream.handler = this;
     const timeout = headers['grpc-timeout'];
     if (timeout !== undefined) this.startDeadline(timeout);

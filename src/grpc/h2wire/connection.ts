@@ -27,6 +27,7 @@ import {
 } from './frames.js';
 import { OutBuffer } from './out-buffer.js';
 import { WireStream } from './stream.js';
+import type { StreamOwner } from './stream.js';
 
 export interface ConnectionOptions {
   /** A new stream with its request headers, flattened [name, value, ...]. */
@@ -44,9 +45,12 @@ const MAX_HEADER_BLOCK_BYTES = 1 << 20;
 /** A stream's queue at or below this wakes a sender waiting to drain (as node's writable mark). */
 export const STREAM_DRAIN_BYTES = 256 * 1024;
 
+/** After a connection error, how long the GOAWAY gets to reach the client before the socket goes. */
+const FAILED_SOCKET_LINGER_MS = 1000;
+
 const indexableHeader = (name: string): boolean => name !== 'grpc-message';
 
-export class H2Connection {
+export class H2Connection implements StreamOwner {
   private readonly streams = new Map<number, WireStream>();
   private readonly decoder = new HpackDecoder();
   private readonly encoder = new HpackEncoder();
@@ -599,6 +603,8 @@ export class H2Connection {
     this.writeGoAway(code, message);
     this.flush();
     this.socket.end();
+    // A client that stopped reading after its own GOAWAY would never see the FIN.
+    setTimeout(() => this.socket.destroy(), FAILED_SOCKET_LINGER_MS).unref();
     this.closeAll();
   }
 

@@ -3,7 +3,18 @@
  * headers, messages and trailers out, with the stream's flow-control windows. The connection
  * does the framing; a stream only keeps its own state and queue.
  */
-import type { H2Connection } from './connection.js';
+/** What a stream asks of its connection (connection.ts implements it; an interface keeps the import one-way). */
+export interface StreamOwner {
+  readonly socket: Duplex;
+  streamHeaders(stream: WireStream, fields: readonly string[], endStream: boolean): void;
+  streamData(stream: WireStream, payload: Buffer): void;
+  streamRespond(stream: WireStream, headers: readonly string[], payload: Buffer, trailers: readonly string[]): void;
+  streamTrailers(stream: WireStream, trailers: readonly string[]): void;
+  streamReset(stream: WireStream, code: number): void;
+  streamResumed(stream: WireStream): void;
+}
+
+import type { Duplex } from 'node:stream';
 
 /** What the call on a stream hears from it. Every callback runs with the stream as context. */
 export interface StreamHandler {
@@ -42,7 +53,7 @@ export class WireStream {
 
   constructor(
     readonly id: number,
-    readonly connection: H2Connection,
+    readonly connection: StreamOwner,
     sendWindow: number,
     recvWindow: number,
   ) {
