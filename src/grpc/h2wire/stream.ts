@@ -3,6 +3,8 @@
  * headers, messages and trailers out, with the stream's flow-control windows. The connection
  * does the framing; a stream only keeps its own state and queue.
  */
+import type { Duplex } from 'node:stream';
+
 /** What a stream asks of its connection (connection.ts implements it; an interface keeps the import one-way). */
 export interface StreamOwner {
   readonly socket: Duplex;
@@ -13,8 +15,6 @@ export interface StreamOwner {
   streamReset(stream: WireStream, code: number): void;
   streamResumed(stream: WireStream): void;
 }
-
-import type { Duplex } from 'node:stream';
 
 /** What the call on a stream hears from it. Every callback runs with the stream as context. */
 export interface StreamHandler {
