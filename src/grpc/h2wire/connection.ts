@@ -42,6 +42,11 @@ const STREAM_RECV_WINDOW_BYTES = 1 << 20;
 const CONNECTION_RECV_WINDOW_BYTES = 16 << 20;
 /** A header block (HEADERS + CONTINUATION) larger than this ends the connection. */
 const MAX_HEADER_BLOCK_BYTES = 1 << 20;
+/**
+ * Decoded header list size (RFC 9113 6.5.2: names + values + 32 per field) we accept: HPACK
+ * lets a block of one-byte references to a 4 KB table entry decode a thousand times larger.
+ */
+const MAX_HEADER_LIST_BYTES = MAX_HEADER_BLOCK_BYTES;
 /** A stream's queue at or below this wakes a sender waiting to drain (as node's writable mark). */
 export const STREAM_DRAIN_BYTES = 256 * 1024;
 
@@ -49,6 +54,12 @@ export const STREAM_DRAIN_BYTES = 256 * 1024;
 const FAILED_SOCKET_LINGER_MS = 1000;
 
 const indexableHeader = (name: string): boolean => name !== 'grpc-message';
+
+function headerListBytes(fields: readonly string[]): number {
+  let bytes = 0;
+  for (let i = 0; i < fields.length; i++) bytes += (fields[i] as string).length;
+  return bytes + (fields.length >>> 1) * 32;
+}
 
 export class H2Connection implements StreamOwner {
   private readonly streams = new Map<number, WireStream>();
@@ -69,7 +80,10 @@ export class H2Connection implements StreamOwner {
   private connRecvUngranted = 0;
   /** A header block still waiting for CONTINUATION frames. */
   private continuation: { streamId: number; endStream: boolean; parts: Buffer[]; bytes: number } | undefined = undefined;
+  /** We sent GOAWAY: new streams are refused, the socket ends when the last stream does. */
   private goingAway = false;
+  /** The client sent GOAWAY: the socket ends when the last stream does. */
+  private peerGoneAway = false;
   closed = false;
 
   constructor(
@@ -146,7 +160,10 @@ export class H2Connection implements StreamOwner {
         if (!(error instanceof StreamError)) throw error;
         const stream = this.streams.get(error.streamId);
         if (stream !== undefined) this.streamReset(stream, error.code);
-        else this.writeRstStream(error.streamId, error.code);
+        else {
+          this.writeRstStream(error.streamId, error.code);
+          this.scheduleFlush();
+        }
       }
     }
     return at;
@@ -174,9 +191,7 @@ export class H2Connection implements StreamOwner {
       case FrameType.Ping:
         return this.onPing(flags, streamId, payload);
       case FrameType.GoAway:
-        if (streamId !== 0) throw new ConnectionError(ErrorCode.ProtocolError, 'GOAWAY on a stream');
-        this.goingAway = true;
-        return;
+        return this.onGoAway(streamId, payload);
       case FrameType.WindowUpdate:
         return this.onWindowUpdate(streamId, payload);
       case FrameType.Continuation:
@@ -267,6 +282,11 @@ export class H2Connection implements StreamOwner {
       throw error;
     }
     const existing = this.streams.get(streamId);
+    if (headerListBytes(fields) > MAX_HEADER_LIST_BYTES && (existing !== undefined || streamId > this.lastStreamId)) {
+      // Decoded all the same (the HPACK state stays in step); only this stream is refused (RFC 9113 10.5.1).
+      if (existing === undefined) this.lastStreamId = streamId;
+      throw new StreamError(streamId, ErrorCode.EnhanceYourCalm, 'header list too large');
+    }
     if (existing !== undefined) {
       // Trailers from the client: gRPC clients send none, but they may only end the stream.
       if (!endStream) throw new StreamError(streamId, ErrorCode.ProtocolError, 'second HEADERS without END_STREAM');
@@ -358,6 +378,18 @@ export class H2Connection implements StreamOwner {
     this.scheduleFlush();
   }
 
+  /**
+   * The client will open no more streams. Our own GOAWAY is still owed when we close (so
+   * goingAway, which means "we sent GOAWAY", stays unset); the socket ends once the client's
+   * streams are done.
+   */
+  private onGoAway(streamId: number, payload: Buffer): void {
+    if (streamId !== 0) throw new ConnectionError(ErrorCode.ProtocolError, 'GOAWAY on a stream');
+    if (payload.length < 8) throw new ConnectionError(ErrorCode.FrameSizeError, 'GOAWAY frame size');
+    this.peerGoneAway = true;
+    if (this.streams.size === 0) this.endSocketAfterFlush();
+  }
+
   private onWindowUpdate(streamId: number, payload: Buffer): void {
     if (payload.length !== 4) throw new ConnectionError(ErrorCode.FrameSizeError, 'WINDOW_UPDATE frame size');
     const increment = payload.readUInt32BE(0) & 0x7fffffff;
@@ -433,6 +465,7 @@ export class H2Connection implements StreamOwner {
       const room = Math.min(stream.sendWindow, this.connSendWindow, this.peerMaxFrameBytes);
       if (room <= 0 || this.socketBlocked) {
         this.waiting.add(stream);
+        this.wakeDrainWaiter(stream);
         return;
       }
       const head = stream.queue[0]!;
@@ -456,6 +489,11 @@ export class H2Connection implements StreamOwner {
       this.writeHeaderBlock(stream.id, stream.pendingTrailers, true);
       this.localEnded(stream);
     }
+    this.wakeDrainWaiter(stream);
+  }
+
+  /** A sender waits for the queue to fall to the mark, not to empty: the socket stays busy meanwhile. */
+  private wakeDrainWaiter(stream: WireStream): void {
     const waiter = stream.drainWaiter;
     if (waiter !== undefined && stream.queuedBytes <= STREAM_DRAIN_BYTES) {
       stream.drainWaiter = undefined;
@@ -492,7 +530,7 @@ export class H2Connection implements StreamOwner {
     stream.drainWaiter = undefined;
     stream.handler?.onClose();
     waiter?.();
-    if (this.goingAway && this.streams.size === 0) this.endSocketAfterFlush();
+    if ((this.goingAway || this.peerGoneAway) && this.streams.size === 0) this.endSocketAfterFlush();
   }
 
   // ---------------------------------------------------------------- writing frames
