@@ -50,6 +50,12 @@ const MAX_HEADER_LIST_BYTES = MAX_HEADER_BLOCK_BYTES;
 /** A stream's queue at or below this wakes a sender waiting to drain (as node's writable mark). */
 export const STREAM_DRAIN_BYTES = 256 * 1024;
 
+/**
+ * Frames we owe in reply (PING and SETTINGS acks, RST_STREAM) while the client is not reading:
+ * past this many the client is flooding us (CVE-2019-9512/9515) and the connection ends.
+ */
+const REPLIES_WHILE_BLOCKED_MAX = 10_000;
+
 /** After a connection error, how long the GOAWAY gets to reach the client before the socket goes. */
 const FAILED_SOCKET_LINGER_MS = 1000;
 
@@ -68,6 +74,8 @@ export class H2Connection implements StreamOwner {
   private readonly out = new OutBuffer();
   private flushScheduled = false;
   private socketBlocked = false;
+  /** Replies queued since the socket last refused a write (see REPLIES_WHILE_BLOCKED_MAX). */
+  private repliesWhileBlocked = 0;
   /** Streams with queued data waiting for window or for the socket to drain. */
   private readonly waiting = new Set<WireStream>();
   private inbound: Buffer | undefined = undefined;
@@ -79,7 +87,7 @@ export class H2Connection implements StreamOwner {
   private connRecvWindow = CONNECTION_RECV_WINDOW_BYTES;
   private connRecvUngranted = 0;
   /** A header block still waiting for CONTINUATION frames. */
-  private continuation: { streamId: number; endStream: boolean; parts: Buffer[]; bytes: number } | undefined = undefined;
+  private continuation: { streamId: number; endStream: boolean; parts: Buffer[]; bytes: number; wireBytes: number } | undefined = undefined;
   /** We sent GOAWAY: new streams are refused, the socket ends when the last stream does. */
   private goingAway = false;
   /** The client sent GOAWAY: the socket ends when the last stream does. */
@@ -161,6 +169,7 @@ export class H2Connection implements StreamOwner {
         const stream = this.streams.get(error.streamId);
         if (stream !== undefined) this.streamReset(stream, error.code);
         else {
+          this.owedReply();
           this.writeRstStream(error.streamId, error.code);
           this.scheduleFlush();
         }
@@ -259,15 +268,17 @@ export class H2Connection implements StreamOwner {
       this.onHeaderBlock(streamId, endStream, block);
       return;
     }
-    this.continuation = { streamId, endStream, parts: [Buffer.from(block)], bytes: block.length };
+    this.continuation = { streamId, endStream, parts: [Buffer.from(block)], bytes: block.length, wireBytes: FRAME_HEADER_BYTES + payload.length };
   }
 
   private onContinuation(flags: number, streamId: number, payload: Buffer): void {
     const pending = this.continuation;
     if (pending === undefined || pending.streamId !== streamId) throw new ConnectionError(ErrorCode.ProtocolError, 'unexpected CONTINUATION');
-    pending.parts.push(Buffer.from(payload));
+    // Frame headers count too: a flood of empty CONTINUATION frames would otherwise never end.
+    pending.wireBytes += FRAME_HEADER_BYTES + payload.length;
+    if (pending.wireBytes > MAX_HEADER_BLOCK_BYTES) throw new ConnectionError(ErrorCode.EnhanceYourCalm, 'header block too large');
+    if (payload.length > 0) pending.parts.push(Buffer.from(payload));
     pending.bytes += payload.length;
-    if (pending.bytes > MAX_HEADER_BLOCK_BYTES) throw new ConnectionError(ErrorCode.EnhanceYourCalm, 'header block too large');
     if ((flags & Flag.EndHeaders) === 0) return;
     this.continuation = undefined;
     this.onHeaderBlock(streamId, pending.endStream, Buffer.concat(pending.parts, pending.bytes));
@@ -297,6 +308,7 @@ export class H2Connection implements StreamOwner {
     if (streamId <= this.lastStreamId) throw new ConnectionError(ErrorCode.ProtocolError, `HEADERS on closed stream ${streamId}`);
     this.lastStreamId = streamId;
     if (this.goingAway) {
+      this.owedReply();
       this.writeRstStream(streamId, ErrorCode.RefusedStream);
       this.scheduleFlush();
       return;
@@ -334,6 +346,7 @@ export class H2Connection implements StreamOwner {
     }
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FrameSizeError, 'SETTINGS frame size');
     for (let at = 0; at < payload.length; at += 6) this.applySetting(payload.readUInt16BE(at), payload.readUInt32BE(at + 2));
+    this.owedReply();
     const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES);
     writeFrameHeader(buf, at, 0, FrameType.Settings, Flag.Ack, 0);
     this.scheduleFlush();
@@ -372,6 +385,7 @@ export class H2Connection implements StreamOwner {
     if (streamId !== 0) throw new ConnectionError(ErrorCode.ProtocolError, 'PING on a stream');
     if (payload.length !== 8) throw new ConnectionError(ErrorCode.FrameSizeError, 'PING frame size');
     if ((flags & Flag.Ack) !== 0) return;
+    this.owedReply();
     const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES + 8);
     writeFrameHeader(buf, at, 8, FrameType.Ping, Flag.Ack, 0);
     payload.copy(buf, at + FRAME_HEADER_BYTES);
@@ -621,8 +635,15 @@ export class H2Connection implements StreamOwner {
     if (!accepted) this.socketBlocked = true;
   }
 
+  /** Counts a reply the client made us queue; a client that asks for many and reads none is cut off. */
+  private owedReply(): void {
+    if (!this.socketBlocked) return;
+    if (++this.repliesWhileBlocked > REPLIES_WHILE_BLOCKED_MAX) throw new ConnectionError(ErrorCode.EnhanceYourCalm, 'too many replies unread');
+  }
+
   private onSocketDrain(): void {
     this.socketBlocked = false;
+    this.repliesWhileBlocked = 0;
     this.pumpWaiting();
   }
 

@@ -262,3 +262,38 @@ describe('h2wire flow control', { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe('h2wire floods', { timeout: 30_000 }, () => {
+  it('ends the connection on an endless run of empty CONTINUATION frames', async () => {
+    const c = await ready();
+    try {
+      c.send(frame(T.Headers, 0, 1, c.headerBlock(RANGE)));
+      const empty = frame(T.Continuation, 0, 1);
+      // 9 bytes each: 200,000 of them are 1.8 MB of header block without a byte of headers.
+      c.send(Buffer.concat(Array.from({ length: 200_000 }, () => empty)));
+      const goAway = await c.next((f) => f.type === T.GoAway, 'GOAWAY');
+      expect(goAway.payload.readUInt32BE(4)).toBe(0xb);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('ends the connection of a client that sends PINGs and reads none of the answers', async () => {
+    const c = await ready();
+    try {
+      c.socket.pause();
+      const ping = frame(T.Ping, 0, 0, Buffer.alloc(8));
+      const batch = Buffer.concat(Array.from({ length: 20_000 }, () => ping));
+      // 800,000 PINGs (13.6 MB): their answers would far outgrow the socket buffers.
+      for (let i = 0; i < 40 && !c.closed; i++) {
+        if (!c.socket.write(batch)) await new Promise((resolve) => c.socket.once('drain', resolve).once('close', resolve));
+      }
+      c.socket.resume();
+      const goAway = await c.next((f) => f.type === T.GoAway, 'GOAWAY', 10_000);
+      expect(goAway.payload.readUInt32BE(4)).toBe(0xb);
+      expect(c.frames.filter((f) => f.type === T.Ping).length).toBeLessThan(800_000);
+    } finally {
+      c.close();
+    }
+  });
+});
