@@ -472,15 +472,16 @@ export class H2Connection implements StreamOwner {
     this.maybeGrantStream(stream);
   }
 
-  /** Sends what the windows allow from the stream's queue, then its trailers when it is empty. */
-  private pump(stream: WireStream): void {
+  /** Sends what the windows allow (at most `framesMax` DATA frames) from the stream's queue, then its trailers once it is empty. */
+  private pump(stream: WireStream, framesMax = Number.POSITIVE_INFINITY): number {
+    let frames = 0;
     if (stream.queue.length > 0) this.scheduleFlush();
     while (stream.queue.length > 0) {
       const room = Math.min(stream.sendWindow, this.connSendWindow, this.peerMaxFrameBytes);
-      if (room <= 0 || this.socketBlocked) {
+      if (room <= 0 || this.socketBlocked || frames >= framesMax) {
         this.waiting.add(stream);
         this.wakeDrainWaiter(stream);
-        return;
+        return frames;
       }
       const head = stream.queue[0]!;
       const left = head.length - stream.queueHeadOffset;
@@ -496,6 +497,7 @@ export class H2Connection implements StreamOwner {
       } else {
         stream.queueHeadOffset += bytes;
       }
+      frames++;
     }
     this.waiting.delete(stream);
     this.scheduleFlush();
@@ -504,6 +506,7 @@ export class H2Connection implements StreamOwner {
       this.localEnded(stream);
     }
     this.wakeDrainWaiter(stream);
+    return frames;
   }
 
   /** A sender waits for the queue to fall to the mark, not to empty: the socket stays busy meanwhile. */
@@ -515,10 +518,18 @@ export class H2Connection implements StreamOwner {
     }
   }
 
+  /**
+   * Round robin, one frame per stream per turn: a long response (a snapshot, a busy watch) must
+   * not take every connection window update while the answers of other calls wait behind it.
+   */
   private pumpWaiting(): void {
-    for (const stream of [...this.waiting]) {
-      if (this.socketBlocked || this.connSendWindow <= 0) return;
-      this.pump(stream);
+    let framesSent = 1;
+    while (framesSent > 0 && this.waiting.size > 0) {
+      framesSent = 0;
+      for (const stream of [...this.waiting]) {
+        if (this.socketBlocked || this.connSendWindow <= 0) return;
+        framesSent += this.pump(stream, 1);
+      }
     }
   }
 
