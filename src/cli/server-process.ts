@@ -68,9 +68,10 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
   const env = nodeEnv(flags.dataDir, { logLevel: flags.logLevel });
   const logger = env.logger.child({ member: flags.name });
   mkdirSync(join(flags.dataDir, 'member', 'db'), { recursive: true });
-  const backend = LmdbBackend.open(join(flags.dataDir, 'member', 'db'));
-  // Applied state commits to LMDB every 100 ms (etcd's backend batch interval); the WAL is the
-  // durable record and replays anything after the last commit, so a write waits for one fsync.
+  const backend = LmdbBackend.open(join(flags.dataDir, 'member', 'db'), { asyncCommits: true });
+  // Applied state commits to LMDB every 100 ms (etcd's backend batch interval), on lmdb-js's
+  // writer thread; the WAL is the durable record and replays anything after the last commit, so
+  // a write waits for one fsync (the WAL's) and the event loop for none of LMDB's.
   const authSeams = authSetup(flags);
   const applier = new Applier(backend, { clock: env.clock, maxTxnOps: flags.maxTxnOps, batchIntervalMs: 100, tokenProvider: authSeams.tokenProvider });
   const store = applier.store;
@@ -208,6 +209,7 @@ export async function startServer(flags: ServerFlags, hooks: ServerHooks = {}): 
     await transport.close();
     await publisher;
     applier.commitNow();
+    await backend.settled().catch((error: unknown) => logger.error('backend commit failed', { error: String(error) }));
     backend.close();
   };
   registry.onChange((event) => {

@@ -53,58 +53,109 @@ export interface CommitOp {
   value: Uint8Array | undefined;
 }
 
+/** Writes not yet in committed state: per bucket, by latin1 key, the op as it will commit. */
+interface Layer {
+  readonly ops: Map<BucketName, Map<string, CommitOp>>;
+  /** The layer starts from empty buckets (a restore), not from what lies below it. */
+  clear: boolean;
+}
+
 /**
- * Holds the open batch as an overlay over committed state; subclasses provide committed reads and
- * the atomic apply. Keeps the read-your-writes logic in one place for both implementations.
+ * Holds writes not yet committed as layers over committed state: the open batch on top, and
+ * below it batches whose commit is still running (a subclass may commit asynchronously by
+ * returning a promise from applyCommit). Reads see every layer, newest first, so an applied
+ * write is readable at once whether or not its commit has finished. Keeps the read-your-writes
+ * logic in one place for both implementations.
  */
 export abstract class BatchingBackend implements Backend {
-  /** Per bucket, by latin1 key: the op as it will commit, so commit needs no conversions. */
-  private pending: Map<BucketName, Map<string, CommitOp>> | undefined;
-  private pendingClear = false;
+  private pending: Layer | undefined;
+  /** Batches handed to applyCommit whose commit has not finished, oldest first. */
+  private readonly inflight: Layer[] = [];
+  /** The last asynchronous commit's completion. */
+  private inflightDone: Promise<void> = Promise.resolve();
+  /** An asynchronous commit failed: every later call throws it (the member must stop). */
+  private failure: unknown = undefined;
   protected closed = false;
 
   protected abstract committedGet(bucket: BucketName, key: Uint8Array): Uint8Array | undefined;
   protected abstract committedForEach(bucket: BucketName, fn: (key: Uint8Array, value: Uint8Array) => void, start?: Uint8Array, end?: Uint8Array): void;
-  protected abstract applyCommit(clearFirst: boolean, ops: CommitOp[]): void;
+  /** Applies a batch atomically; a promise means the commit finishes later (reads meanwhile see the batch). */
+  protected abstract applyCommit(clearFirst: boolean, ops: CommitOp[]): void | Promise<void>;
   abstract sizeBytes(): number;
   abstract close(): void;
 
-  get(bucket: BucketName, key: Uint8Array): Uint8Array | undefined {
+  private usable(): void {
     assert(!this.closed, 'backend closed');
-    const p = this.pending?.get(bucket);
-    if (p !== undefined && p.size > 0) {
-      const op = p.get(latin1(key));
-      if (op !== undefined) return op.value;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Resolves once every batch committed so far has finished committing (throws if one failed). */
+  async settled(): Promise<void> {
+    while (this.inflight.length > 0 && this.failure === undefined) await this.inflightDone;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  get(bucket: BucketName, key: Uint8Array): Uint8Array | undefined {
+    this.usable();
+    if (this.pending !== undefined || this.inflight.length > 0) {
+      let k: string | undefined;
+      for (let i = this.inflight.length; i >= 0; i--) {
+        const layer = i === this.inflight.length ? this.pending : this.inflight[i];
+        if (layer === undefined) continue;
+        const ops = layer.ops.get(bucket);
+        if (ops !== undefined && ops.size > 0) {
+          k ??= latin1(key);
+          const op = ops.get(k);
+          if (op !== undefined) return op.value;
+        }
+        if (layer.clear) return undefined;
+      }
     }
-    if (this.pendingClear) return undefined;
     return this.committedGet(bucket, key);
   }
 
+  /** The layers that touch `bucket`, oldest first, from the newest clearing layer up. */
+  private layersFor(bucket: BucketName): { layers: Layer[]; fromEmpty: boolean } {
+    const all = this.pending === undefined ? this.inflight : [...this.inflight, this.pending];
+    let from = 0;
+    let fromEmpty = false;
+    for (let i = all.length - 1; i >= 0; i--) {
+      if ((all[i] as Layer).clear) {
+        from = i;
+        fromEmpty = true;
+        break;
+      }
+    }
+    const layers = all.slice(from).filter((l) => (l.ops.get(bucket)?.size ?? 0) > 0);
+    return { layers, fromEmpty };
+  }
+
   forEach(bucket: BucketName, fn: (key: Uint8Array, value: Uint8Array) => void, start?: Uint8Array, end?: Uint8Array): void {
-    assert(!this.closed, 'backend closed');
-    const p = this.pending?.get(bucket);
-    if ((p === undefined || p.size === 0) && !this.pendingClear) {
+    this.usable();
+    const { layers, fromEmpty } = this.layersFor(bucket);
+    if (layers.length === 0 && !fromEmpty) {
       this.committedForEach(bucket, fn, start, end);
       return;
     }
     const merged = new Map<string, Uint8Array>();
-    if (!this.pendingClear) this.committedForEach(bucket, (k, v) => merged.set(latin1(k), v), start, end);
+    if (!fromEmpty) this.committedForEach(bucket, (k, v) => merged.set(latin1(k), v), start, end);
     const lo = start === undefined ? undefined : latin1(start);
     const hi = end === undefined ? undefined : latin1(end);
-    for (const [k, op] of p ?? []) {
-      if ((lo !== undefined && k < lo) || (hi !== undefined && k >= hi)) continue;
-      if (op.value === undefined) merged.delete(k);
-      else merged.set(k, op.value);
+    for (const layer of layers) {
+      for (const [k, op] of layer.ops.get(bucket) ?? []) {
+        if ((lo !== undefined && k < lo) || (hi !== undefined && k >= hi)) continue;
+        if (op.value === undefined) merged.delete(k);
+        else merged.set(k, op.value);
+      }
     }
     const keys = [...merged.keys()].sort();
     for (const k of keys) fn(fromLatin1(k), merged.get(k) as Uint8Array);
   }
 
   beginBatch(): void {
-    assert(!this.closed, 'backend closed');
+    this.usable();
     assert(this.pending === undefined, 'batch already open');
-    this.pending = new Map();
-    this.pendingClear = false;
+    this.pending = { ops: new Map(), clear: false };
   }
 
   inBatch(): boolean {
@@ -113,10 +164,10 @@ export abstract class BatchingBackend implements Backend {
 
   private bucketOverlay(bucket: BucketName): Map<string, CommitOp> {
     assert(this.pending !== undefined, 'write outside a batch');
-    let p = this.pending.get(bucket);
+    let p = this.pending.ops.get(bucket);
     if (p === undefined) {
       p = new Map();
-      this.pending.set(bucket, p);
+      this.pending.ops.set(bucket, p);
     }
     return p;
   }
@@ -131,27 +182,39 @@ export abstract class BatchingBackend implements Backend {
 
   clearAll(): void {
     assert(this.pending !== undefined, 'clear outside a batch');
-    this.pending = new Map();
-    this.pendingClear = true;
+    this.pending = { ops: new Map(), clear: true };
   }
 
   commitBatch(): void {
-    assert(this.pending !== undefined, 'commit without a batch');
+    this.usable();
+    const layer = this.pending;
+    assert(layer !== undefined, 'commit without a batch');
+    this.pending = undefined;
     const ops: CommitOp[] = [];
     for (const bucket of BUCKETS) {
-      const p = this.pending.get(bucket);
+      const p = layer.ops.get(bucket);
       if (p === undefined) continue;
       for (const op of p.values()) ops.push(op);
     }
-    const clearFirst = this.pendingClear;
-    this.pending = undefined;
-    this.pendingClear = false;
-    if (ops.length > 0 || clearFirst) this.applyCommit(clearFirst, ops);
+    if (ops.length === 0 && !layer.clear) return;
+    const running = this.applyCommit(layer.clear, ops);
+    if (running === undefined) return;
+    this.inflight.push(layer);
+    this.inflightDone = running.then(
+      () => {
+        // Commits finish in the order they were made (one writer), so the oldest layer is done.
+        assert(this.inflight[0] === layer, 'asynchronous commits finished out of order');
+        this.inflight.shift();
+      },
+      (error: unknown) => {
+        this.failure ??= error;
+        this.inflight.length = 0;
+      },
+    );
   }
 
   abortBatch(): void {
     this.pending = undefined;
-    this.pendingClear = false;
   }
 }
 

@@ -23,6 +23,13 @@ export interface LmdbBackendOptions {
   mapSizeBytes?: number;
   /** Sync the meta page at every commit too (LMDB's default): durable when commitBatch returns. */
   syncEveryCommit?: boolean;
+  /**
+   * Commit on lmdb-js's writer thread: commitBatch returns at once, the batch stays readable
+   * from memory until its commit (and fdatasync) finishes, and the event loop never waits for
+   * the disk. What a crash loses is the same as with NOMETASYNC (the last commits), which the
+   * WAL replays. Call settled() before close() to end with everything committed.
+   */
+  asyncCommits?: boolean;
 }
 
 const DEFAULT_MAP_SIZE_BYTES = 8 * 1024 * 1024 * 1024;
@@ -45,10 +52,12 @@ export class LmdbBackend extends BatchingBackend {
   /** Size as of the last commit: the quota check asks on every write, and getStats is a native call. */
   private cachedSizeBytes: number | undefined;
   private readonly syncEveryCommit: boolean;
+  private readonly asyncCommits: boolean;
 
   private constructor(readonly path: string, options: LmdbBackendOptions) {
     super();
     this.syncEveryCommit = options.syncEveryCommit === true;
+    this.asyncCommits = options.asyncCommits === true;
     this.env = open({
       path,
       maxDbs: BUCKETS.length + 2,
@@ -90,10 +99,10 @@ export class LmdbBackend extends BatchingBackend {
     }
   }
 
-  protected applyCommit(clearFirst: boolean, ops: CommitOp[]): void {
+  protected applyCommit(clearFirst: boolean, ops: CommitOp[]): void | Promise<void> {
     const keyDb = this.db('key');
     const metaDb = this.db('meta');
-    this.env.transactionSync(() => {
+    const write = (): void => {
       if (clearFirst) for (const b of BUCKETS) this.db(b).clearSync();
       for (const op of ops) {
         const db = op.bucket === 'key' ? keyDb : metaDb;
@@ -102,8 +111,17 @@ export class LmdbBackend extends BatchingBackend {
         if (op.value === undefined) db.removeSync(key);
         else db.putSync(key, toBuffer(op.value));
       }
+    };
+    if (!this.asyncCommits) {
+      this.env.transactionSync(write);
+      this.cachedSizeBytes = undefined;
+      return;
+    }
+    // lmdb-js runs the callback on this thread once its writer holds the transaction, then
+    // commits and syncs on the writer thread; transactions run in the order they were asked for.
+    return this.env.transaction(write).then(() => {
+      this.cachedSizeBytes = undefined;
     });
-    this.cachedSizeBytes = undefined;
   }
 
   /**
@@ -123,7 +141,9 @@ export class LmdbBackend extends BatchingBackend {
   close(): void {
     if (this.closed) return;
     this.abortBatch();
-    if (!this.syncEveryCommit) this.syncLastCommit();
+    // With asynchronous commits the WAL is always there to replay the last one (and a
+    // synchronous rewrite could land before a commit still queued).
+    if (!this.syncEveryCommit && !this.asyncCommits) this.syncLastCommit();
     this.closed = true;
     void this.env.close();
   }
