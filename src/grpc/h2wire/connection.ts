@@ -56,6 +56,13 @@ export const STREAM_DRAIN_BYTES = 256 * 1024;
  */
 const REPLIES_WHILE_BLOCKED_MAX = 10_000;
 
+/**
+ * Open streams the client may reset in a burst, and per second after: nghttp2's defaults against
+ * the rapid-reset attack (CVE-2023-44487), which node:http2 applied to this server before.
+ */
+const CLIENT_RESETS_BURST = 1000;
+const CLIENT_RESETS_PER_SECOND = 33;
+
 /** After a connection error, how long the GOAWAY gets to reach the client before the socket goes. */
 const FAILED_SOCKET_LINGER_MS = 1000;
 
@@ -76,6 +83,8 @@ export class H2Connection implements StreamOwner {
   private socketBlocked = false;
   /** Replies queued since the socket last refused a write (see REPLIES_WHILE_BLOCKED_MAX). */
   private repliesWhileBlocked = 0;
+  private clientResetTokens = CLIENT_RESETS_BURST;
+  private clientResetTokensAtMs = 0;
   /** Streams with queued data waiting for window or for the socket to drain. */
   private readonly waiting = new Set<WireStream>();
   private inbound: Buffer | undefined = undefined;
@@ -114,10 +123,10 @@ export class H2Connection implements StreamOwner {
   }
 
   /** Graceful close: GOAWAY now, the socket ends once running streams are done. */
-  goAway(): void {
+  goAway(code: ErrorCode = ErrorCode.NoError, debug = ''): void {
     if (this.goingAway || this.closed) return;
     this.goingAway = true;
-    this.writeGoAway(ErrorCode.NoError, '');
+    this.writeGoAway(code, debug);
     this.scheduleFlush();
     if (this.streams.size === 0) this.endSocketAfterFlush();
   }
@@ -336,6 +345,17 @@ export class H2Connection implements StreamOwner {
     stream.localClosed = true;
     stream.remoteClosed = true;
     this.closeStream(stream);
+    this.countClientReset();
+  }
+
+  /** Past the reset budget, new streams are refused (GOAWAY) and the running ones may finish. */
+  private countClientReset(): void {
+    const nowMs = Date.now();
+    const earned = ((nowMs - this.clientResetTokensAtMs) * CLIENT_RESETS_PER_SECOND) / 1000;
+    this.clientResetTokens = Math.min(CLIENT_RESETS_BURST, this.clientResetTokens + earned);
+    this.clientResetTokensAtMs = nowMs;
+    this.clientResetTokens -= 1;
+    if (this.clientResetTokens < 0) this.goAway(ErrorCode.EnhanceYourCalm, 'too many stream resets');
   }
 
   private onSettings(flags: number, streamId: number, payload: Buffer): void {

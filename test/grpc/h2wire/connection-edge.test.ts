@@ -319,3 +319,31 @@ describe('h2wire floods', { timeout: 30_000 }, () => {
     }
   });
 });
+
+describe('h2wire rapid reset', { timeout: 30_000 }, () => {
+  it('refuses new streams (GOAWAY ENHANCE_YOUR_CALM) once a client resets over 1,000 running calls at once', async () => {
+    const c = await ready();
+    try {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 1100; i++) {
+        const id = 1 + 2 * i;
+        frames.push(frame(T.Headers, 0x4, id, c.headerBlock(RANGE)), frame(T.Data, 0x1, id, rangeMessage('hang')), frame(T.RstStream, 0, id, u32(0x8)));
+      }
+      c.send(Buffer.concat(frames));
+      const goAway = await c.next((f) => f.type === T.GoAway, 'GOAWAY');
+      expect(goAway.payload.readUInt32BE(4)).toBe(0xb);
+      // The 1,001st reset (stream 2001, or a little later as the budget refills at 33/s) used up
+      // the burst; streams after it were refused.
+      const lastAccepted = goAway.payload.readUInt32BE(0);
+      expect(lastAccepted).toBeGreaterThanOrEqual(2001);
+      expect(lastAccepted).toBeLessThan(2199);
+      const refused = await c.next((f) => f.type === T.RstStream && f.streamId === lastAccepted + 2, 'RST_STREAM of the next stream');
+      expect(refused.payload.readUInt32BE(0)).toBe(0x7);
+      // Every accepted stream is over (reset): the connection ends.
+      expect(await c.closedByServer()).toBe(true);
+      expect(c.frames.filter((f) => f.type === T.GoAway).length).toBe(1);
+    } finally {
+      c.close();
+    }
+  });
+});
