@@ -434,8 +434,10 @@ export class H2Connection implements StreamOwner {
       this.pumpWaiting();
       return;
     }
-    if (increment === 0) throw new StreamError(streamId, ErrorCode.ProtocolError, 'WINDOW_UPDATE of 0');
     const stream = this.streams.get(streamId);
+    // RFC 9113 5.1: on an idle stream only HEADERS and PRIORITY may arrive (nghttp2 ends the connection too).
+    if (stream === undefined && streamId > this.lastStreamId) throw new ConnectionError(ErrorCode.ProtocolError, `WINDOW_UPDATE on idle stream ${streamId}`);
+    if (increment === 0) throw new StreamError(streamId, ErrorCode.ProtocolError, 'WINDOW_UPDATE of 0');
     if (stream === undefined) return;
     stream.sendWindow += increment;
     if (stream.sendWindow > MAX_WINDOW_BYTES) throw new StreamError(streamId, ErrorCode.FlowControlError, 'stream window overflow');

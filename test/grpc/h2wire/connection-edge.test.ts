@@ -124,6 +124,17 @@ describe('h2wire stream errors', { timeout: 30_000 }, () => {
     }
   });
 
+  it('ends the connection on a WINDOW_UPDATE for a stream never opened (PROTOCOL_ERROR)', async () => {
+    const c = await ready();
+    try {
+      c.send(frame(T.WindowUpdate, 0, 9, u32(1000)));
+      const goAway = await c.next((f) => f.type === T.GoAway, 'GOAWAY');
+      expect(goAway.payload.readUInt32BE(4)).toBe(0x1);
+    } finally {
+      c.close();
+    }
+  });
+
   it('ends the connection on a GOAWAY shorter than 8 bytes (FRAME_SIZE_ERROR)', async () => {
     const c = await ready();
     try {
