@@ -63,6 +63,13 @@ const REPLIES_WHILE_BLOCKED_MAX = 10_000;
 const CLIENT_RESETS_BURST = 1000;
 const CLIENT_RESETS_PER_SECOND = 33;
 
+/**
+ * Response bytes a connection may hold unsent (queued for flow-control window or in the socket's
+ * buffer) before it refuses new streams: a client that keeps asking and never reads or grants
+ * window cannot grow our memory without bound (node:http2 had maxSessionMemory for this).
+ */
+const UNSENT_BYTES_MAX = 32 << 20;
+
 /** After a connection error, how long the GOAWAY gets to reach the client before the socket goes. */
 const FAILED_SOCKET_LINGER_MS = 1000;
 
@@ -83,6 +90,8 @@ export class H2Connection implements StreamOwner {
   private socketBlocked = false;
   /** Replies queued since the socket last refused a write (see REPLIES_WHILE_BLOCKED_MAX). */
   private repliesWhileBlocked = 0;
+  /** Bytes queued on all streams (see UNSENT_BYTES_MAX). */
+  private queuedBytes = 0;
   private clientResetTokens = CLIENT_RESETS_BURST;
   private clientResetTokensAtMs = 0;
   /** Streams with queued data waiting for window or for the socket to drain. */
@@ -316,7 +325,7 @@ export class H2Connection implements StreamOwner {
     }
     if (streamId <= this.lastStreamId) throw new ConnectionError(ErrorCode.ProtocolError, `HEADERS on closed stream ${streamId}`);
     this.lastStreamId = streamId;
-    if (this.goingAway) {
+    if (this.goingAway || this.queuedBytes + this.socket.writableLength > UNSENT_BYTES_MAX) {
       this.owedReply();
       this.writeRstStream(streamId, ErrorCode.RefusedStream);
       this.scheduleFlush();
@@ -458,6 +467,7 @@ export class H2Connection implements StreamOwner {
     if (stream.localClosed || stream.pendingTrailers !== undefined) return;
     stream.queue.push(payload);
     stream.queuedBytes += payload.length;
+    this.queuedBytes += payload.length;
     this.pump(stream);
   }
 
@@ -469,6 +479,7 @@ export class H2Connection implements StreamOwner {
     }
     stream.queue.push(payload);
     stream.queuedBytes += payload.length;
+    this.queuedBytes += payload.length;
     stream.pendingTrailers = trailers as string[];
     this.pump(stream);
     this.scheduleFlush();
@@ -513,6 +524,7 @@ export class H2Connection implements StreamOwner {
       stream.sendWindow -= bytes;
       this.connSendWindow -= bytes;
       stream.queuedBytes -= bytes;
+      this.queuedBytes -= bytes;
       if (bytes === left) {
         stream.queue.shift();
         stream.queueHeadOffset = 0;
@@ -571,6 +583,7 @@ export class H2Connection implements StreamOwner {
     this.streams.delete(stream.id);
     this.waiting.delete(stream);
     stream.queue.length = 0;
+    this.queuedBytes -= stream.queuedBytes;
     stream.queuedBytes = 0;
     // Credit for bytes the closed stream received but never granted still counts for the connection.
     const waiter = stream.drainWaiter;

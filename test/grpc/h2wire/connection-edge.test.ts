@@ -11,6 +11,7 @@ import { fromUtf8, utf8 } from '../../../src/util/index.js';
 import { frame, grpcMessage, grpcMessages, PREFACE, rangeMessage, RawClient, settings, T, u32 } from './raw-client.js';
 
 const BIG_VALUE_BYTES = 200_000;
+const HUGE_VALUE_BYTES = 8 << 20;
 const SNAPSHOT_CHUNKS = 10;
 const SNAPSHOT_CHUNK_BYTES = 100_000;
 const RANGE = '/etcdserverpb.KV/Range';
@@ -31,6 +32,7 @@ function services(): EtcdServices {
         throw { grpcCode: GrpcCode.CANCELLED, message: 'context canceled' };
       }
       if (key === 'slow') await new Promise((resolve) => setTimeout(resolve, 200));
+      if (key === 'huge') return { header: { revision: 3n }, kvs: [{ key: req.key, value: new Uint8Array(HUGE_VALUE_BYTES), modRevision: 3n }], count: 1n };
       const value = key.startsWith('big') ? new Uint8Array(BIG_VALUE_BYTES).fill(key.length) : utf8(`value of ${key}`);
       return { header: { revision: 3n }, kvs: [{ key: req.key, value, modRevision: 3n }], count: 1n };
     },
@@ -353,6 +355,31 @@ describe('h2wire rapid reset', { timeout: 30_000 }, () => {
       // Every accepted stream is over (reset): the connection ends.
       expect(await c.closedByServer()).toBe(true);
       expect(c.frames.filter((f) => f.type === T.GoAway).length).toBe(1);
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe('h2wire unsent bytes', { timeout: 30_000 }, () => {
+  it('refuses new streams while 32 MB of answers wait for a client that grants no window, and serves again once it does', async () => {
+    const c = await ready([PREFACE, settings([[SETTINGS_INITIAL_WINDOW_SIZE, 0]])]);
+    try {
+      // Four 8 MB answers queue (the window is 0); the fifth call finds 32 MB unsent and is refused.
+      for (let i = 0; i < 5; i++) {
+        const id = 1 + 2 * i;
+        c.call(id, RANGE, rangeMessage('huge'));
+        await c.next((f) => f.streamId === id && (f.type === T.Headers || f.type === T.RstStream), `an answer on stream ${id}`);
+      }
+      expect(c.frames.filter((f) => f.type === T.RstStream).map((f) => [f.streamId, f.payload.readUInt32BE(0)])).toEqual([[9, 0x7]]);
+      expect(c.frames.filter((f) => f.type === T.Headers).map((f) => f.streamId)).toEqual([1, 3, 5, 7]);
+      c.send(frame(T.RstStream, 0, 1, u32(0x8)), frame(T.RstStream, 0, 3, u32(0x8)));
+      c.call(11, RANGE, rangeMessage('small'));
+      await c.next((f) => f.streamId === 11 && (f.type === T.Headers || f.type === T.RstStream), 'an answer on stream 11');
+      expect(c.frames.some((f) => f.streamId === 11 && f.type === T.RstStream)).toBe(false);
+      c.send(settings([[SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20]]), frame(T.WindowUpdate, 0, 0, u32(64 << 20)));
+      expect(c.decodeHeaders(await c.trailersOf(11))['grpc-status']).toBe('0');
+      expect(fromUtf8(rangeValueOf(c, 11))).toBe('value of small');
     } finally {
       c.close();
     }
