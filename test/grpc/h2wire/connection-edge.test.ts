@@ -21,6 +21,8 @@ const SETTINGS_MAX_FRAME_SIZE = 0x5;
 
 /** How many snapshot sends the handler has started (the last one may be waiting to drain). */
 let snapshotSendsStarted = 0;
+/** Why the last snapshot's send failed, if it did. */
+let snapshotSendFailure: string | undefined = undefined;
 
 function services(): EtcdServices {
   return {
@@ -38,9 +40,15 @@ function services(): EtcdServices {
     },
     snapshot: async (_req, out) => {
       snapshotSendsStarted = 0;
-      for (let i = 0; i < SNAPSHOT_CHUNKS; i++) {
-        snapshotSendsStarted++;
-        await out.send({ remainingBytes: BigInt(SNAPSHOT_CHUNKS - 1 - i), blob: new Uint8Array(SNAPSHOT_CHUNK_BYTES).fill(i) });
+      snapshotSendFailure = undefined;
+      try {
+        for (let i = 0; i < SNAPSHOT_CHUNKS; i++) {
+          snapshotSendsStarted++;
+          await out.send({ remainingBytes: BigInt(SNAPSHOT_CHUNKS - 1 - i), blob: new Uint8Array(SNAPSHOT_CHUNK_BYTES).fill(i) });
+        }
+      } catch (error) {
+        snapshotSendFailure = (error as { message?: string }).message ?? String(error);
+        throw error;
       }
     },
   };
@@ -382,6 +390,34 @@ describe('h2wire unsent bytes', { timeout: 30_000 }, () => {
       expect(fromUtf8(rangeValueOf(c, 11))).toBe('value of small');
     } finally {
       c.close();
+    }
+  });
+});
+
+describe('h2wire forced shutdown', { timeout: 30_000 }, () => {
+  it('after the grace period drops a window-blocked stream, fails its waiting send, and refuses connections injected meanwhile', async () => {
+    const own = createGrpcServer(services(), { closeGraceMs: 300 });
+    const ownPort = await own.listen('127.0.0.1:0');
+    const c = await RawClient.open(ownPort, [PREFACE, settings([[SETTINGS_INITIAL_WINDOW_SIZE, 0]])]);
+    try {
+      c.call(1, SNAPSHOT, grpcMessage(RPCS.snapshot.encodeRequest({})));
+      await until(() => snapshotSendsStarted === 3, 'the snapshot to block');
+      const closing = own.close();
+      const goAway = await c.next((f) => f.type === T.GoAway, 'GOAWAY');
+      expect(goAway.payload.readUInt32BE(4)).toBe(0);
+      // A connection handed over while closing (as the gateway's sniffer does) is dropped at once.
+      const { PassThrough } = await import('node:stream');
+      const injected = new PassThrough();
+      own.injectConnection(injected);
+      expect(injected.destroyed).toBe(true);
+      await closing;
+      expect(await c.closedByServer()).toBe(true);
+      await until(() => snapshotSendFailure !== undefined, 'the blocked send to fail');
+      expect(snapshotSendFailure).toBe('context canceled');
+      expect(c.dataOf(1).length).toBe(0);
+    } finally {
+      c.close();
+      await own.close();
     }
   });
 });
