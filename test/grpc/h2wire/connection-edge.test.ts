@@ -21,6 +21,8 @@ const SETTINGS_MAX_FRAME_SIZE = 0x5;
 
 /** How many snapshot sends the handler has started (the last one may be waiting to drain). */
 let snapshotSendsStarted = 0;
+/** Calls on key 'hang' whose handler saw its signal abort. */
+let hangAborts = 0;
 /** Why the last snapshot's send failed, if it did. */
 let snapshotSendFailure: string | undefined = undefined;
 
@@ -31,6 +33,7 @@ function services(): EtcdServices {
       const key = fromUtf8(req.key);
       if (key === 'hang') {
         await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+        hangAborts++;
         throw { grpcCode: GrpcCode.CANCELLED, message: 'context canceled' };
       }
       if (key === 'slow') await new Promise((resolve) => setTimeout(resolve, 200));
@@ -418,6 +421,22 @@ describe('h2wire forced shutdown', { timeout: 30_000 }, () => {
     } finally {
       c.close();
       await own.close();
+    }
+  });
+});
+
+describe('h2wire half-closed socket', { timeout: 30_000 }, () => {
+  it('a client that ends its side of the socket has its running call cancelled and the connection closed', async () => {
+    const c = await ready();
+    try {
+      const before = hangAborts;
+      c.call(1, RANGE, rangeMessage('hang'));
+      await c.barrier();
+      c.socket.end();
+      expect(await c.closedByServer()).toBe(true);
+      await until(() => hangAborts === before + 1, 'the handler to see the call cancelled');
+    } finally {
+      c.close();
     }
   });
 });
