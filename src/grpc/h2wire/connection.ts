@@ -7,6 +7,10 @@
  * objects converted twice and several socket writes; on the put path that was a fifth of the
  * server's CPU. Here a unary call is a small object, its answer three frames appended to one
  * buffer, and everything answered in one tick leaves in one socket write.
+ *
+ * What nghttp2 guarded against is guarded here too, with limits named below: header blocks and
+ * decoded header lists, CONTINUATION and PING/SETTINGS floods, rapid resets, and unsent answers
+ * piling up for a client that does not read. Streams waiting for window share it round robin.
  */
 import type { Duplex } from 'node:stream';
 import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
