@@ -137,6 +137,28 @@ describe('h2wire stream errors', { timeout: 30_000 }, () => {
     }
   });
 
+  it('takes client trailers as the end of the request, and resets a stream sent DATA after its END_STREAM', async () => {
+    const c = await ready();
+    try {
+      // Trailers (HEADERS with END_STREAM) after the message: the call is answered as usual.
+      c.send(frame(T.Headers, 0x4, 1, c.headerBlock(RANGE)), frame(T.Data, 0, 1, rangeMessage('trailed')), frame(T.Headers, 0x5, 1, c.encoder.encode(['x-trailer', 'y'])));
+      expect(c.decodeHeaders(await c.trailersOf(1))['grpc-status']).toBe('0');
+      expect(fromUtf8(rangeValueOf(c, 1))).toBe('value of trailed');
+      // DATA after END_STREAM on a stream still open (its call hangs): RST_STREAM(STREAM_CLOSED).
+      c.call(3, RANGE, rangeMessage('hang'));
+      await c.barrier();
+      c.send(frame(T.Data, 0, 3, Buffer.from('x')));
+      const rst = await c.next((f) => f.type === T.RstStream && f.streamId === 3, 'RST_STREAM of stream 3');
+      expect(rst.payload.readUInt32BE(0)).toBe(0x5);
+      // A new stream id lower than one already used is a connection error.
+      c.send(frame(T.Headers, 0x5, 3, c.headerBlock(RANGE)));
+      const goAway = await c.next((f) => f.type === T.GoAway, 'GOAWAY');
+      expect(goAway.payload.readUInt32BE(4)).toBe(0x1);
+    } finally {
+      c.close();
+    }
+  });
+
   it('ends the connection on a WINDOW_UPDATE for a stream never opened (PROTOCOL_ERROR)', async () => {
     const c = await ready();
     try {
