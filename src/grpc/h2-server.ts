@@ -67,15 +67,11 @@ const FRAME_HEADER_BYTES = 5;
 type RequestHeaders = Record<string, string>;
 
 // Constant field lists ([name, value, ...]): the encoder indexes them, so after a connection's
-// first call each field costs one byte.
-const RESPONSE_HEADERS: readonly string[] = [
-  ':status', '200',
-  'content-type', 'application/grpc+proto',
-  'grpc-accept-encoding', 'identity,deflate,gzip',
-  'grpc-encoding', 'identity',
-];
-const OK_TRAILERS: readonly string[] = ['grpc-status', '0', 'grpc-message', 'OK'];
-const TRAILERS_ONLY_HEADERS: readonly string[] = [':status', '200', 'content-type', 'application/grpc+proto'];
+// first call each field costs one byte. The same fields as etcd 3.4 (grpc-go) sends: a client
+// parses every one of them on every call.
+const RESPONSE_HEADERS: readonly string[] = [':status', '200', 'content-type', 'application/grpc'];
+const OK_TRAILERS: readonly string[] = ['grpc-status', '0', 'grpc-message', ''];
+const TRAILERS_ONLY_HEADERS: readonly string[] = RESPONSE_HEADERS;
 
 /** Headers grpc-js keeps out of the metadata it shows a handler. */
 const HIDDEN_METADATA: ReadonlySet<string> = new Set(['grpc-timeout', 'grpc-encoding', 'grpc-accept-encoding', 'accept-encoding', 'te', 'content-type']);

@@ -102,7 +102,11 @@ function raw(impl: Impl, path: string, chunks: Buffer[], contentType = 'applicat
     req.on('close', () => {
       session.close();
       const pick = (name: string): string | undefined => (trailers[name] ?? headers[name]) as string | undefined;
-      resolve({ httpStatus: Number(headers[':status']), grpcStatus: pick('grpc-status'), grpcMessage: pick('grpc-message') });
+      const grpcStatus = pick('grpc-status');
+      // On success grpc-js's server says "OK"; ours says nothing, as etcd (grpc-go) does. The
+      // client sees the same status either way; any other message must match exactly.
+      const grpcMessage = grpcStatus === '0' && pick('grpc-message') === 'OK' ? '' : pick('grpc-message');
+      resolve({ httpStatus: Number(headers[':status']), grpcStatus, grpcMessage });
     });
     for (const c of chunks) req.write(c);
     req.end();
