@@ -42,7 +42,7 @@ export * from './generated/v3lockpb.js';
 export * from './generated/v3electionpb.js';
 export { PeerRequester, PeerTransport, peerRequest } from './peer-transport.js';
 export type { PeerTransportOptions, PeerStats, PeerTls, JsonRoute } from './peer-transport.js';
-export { createLeaseForwarder, serveLeaseRoutes, LEASE_RENEW_PATH, LEASE_TTL_PATH } from './peer-lease.js';
+export { createLeaseForwarder, serveLeaseRoutes, LEASE_RENEW_PATH, LEASE_RENEW_BATCH_PATH, LEASE_TTL_PATH } from './peer-lease.js';
 export { PeerCodecError, encodeBatch, encodeFrame, decodeBatch, checkMessage, FrameParser, frame } from './peer-codec.js';
 export { createGateway, decodeJsonRequest, encodeJsonResponse } from './gateway.js';
 export type { Gateway, GatewayOptions } from './gateway.js';

@@ -12,6 +12,12 @@ import type { PeerTransport } from './peer-transport.js';
 
 export const LEASE_RENEW_PATH = '/leases';
 export const LEASE_TTL_PATH = '/leases/internal';
+/**
+ * Keep-alives a follower received in one tick, renewed with one request: with a hundred
+ * clients keeping leases alive through a follower, one POST per renewal cost the follower and
+ * the leader more CPU than the renewals themselves. Each id is answered on its own.
+ */
+export const LEASE_RENEW_BATCH_PATH = '/leases/batch';
 
 type Answer<T> = { readonly ok: T } | { readonly error: { readonly code: number; readonly message: string } };
 
@@ -41,7 +47,13 @@ function requestedId(body: unknown): bigint {
 
 /** The leader's side: serves forwarded keep-alives and TTL queries from this member's lessor only. */
 export function serveLeaseRoutes(transport: PeerTransport, lease: LeaseApi): void {
-  transport.route(LEASE_RENEW_PATH, (body) => answer(async () => (await lease.keepAliveHere(requestedId(body))).ttlSeconds));
+  const renew = (id: bigint): Promise<Answer<number>> => answer(async () => (await lease.keepAliveHere(id)).ttlSeconds);
+  transport.route(LEASE_RENEW_PATH, (body) => renew(requestedId(body)));
+  transport.route(LEASE_RENEW_BATCH_PATH, async (body) => {
+    const ids = (body as { ids?: unknown } | undefined)?.ids;
+    if (!Array.isArray(ids)) throw new Error('batched lease renewal without ids');
+    return Promise.all(ids.map((id: unknown) => renew(requestedId({ id }))));
+  });
   transport.route(LEASE_TTL_PATH, (body) =>
     answer(async () => {
       const withKeys = (body as { keys?: unknown }).keys === true;
@@ -74,13 +86,73 @@ export function createLeaseForwarder(peerUrlOf: (memberId: bigint) => string | u
   };
   // One kept session per leader: keep-alives arrive every few seconds per lease.
   const peers = new PeerRequester(tls);
+  const batches = new RenewalBatches((leaderId, ids) =>
+    peers.request(urlOf(leaderId), LEASE_RENEW_BATCH_PATH, { ids: ids.map((id) => id.toString()) }, timeoutMs),
+  );
   return {
-    async keepAlive(leaderId, id) {
-      return unwrap<number>(await peers.request(urlOf(leaderId), LEASE_RENEW_PATH, { id: id.toString() }, timeoutMs));
-    },
+    keepAlive: (leaderId, id) => batches.renew(leaderId, id),
     async timeToLive(leaderId, id, withKeys): Promise<TimeToLiveResult> {
       const t = unwrap<WireTimeToLive>(await peers.request(urlOf(leaderId), LEASE_TTL_PATH, { id: id.toString(), keys: withKeys }, timeoutMs));
       return { id: BigInt(t.id), ttlSeconds: t.ttlSeconds, grantedTtlSeconds: t.grantedTtlSeconds, keys: t.keys.map((k) => new Uint8Array(Buffer.from(k, 'base64'))) };
     },
   };
+}
+
+interface PendingRenewal {
+  readonly id: bigint;
+  readonly resolve: (ttlSeconds: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Collects the keep-alives of one tick per leader and sends each leader's as one request. */
+class RenewalBatches {
+  private readonly pending = new Map<bigint, PendingRenewal[]>();
+  private scheduled = false;
+
+  constructor(private readonly send: (leaderId: bigint, ids: readonly bigint[]) => Promise<unknown>) {}
+
+  renew(leaderId: bigint, id: bigint): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      let batch = this.pending.get(leaderId);
+      if (batch === undefined) {
+        batch = [];
+        this.pending.set(leaderId, batch);
+      }
+      batch.push({ id, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    for (const [leaderId, batch] of this.pending) {
+      this.send(leaderId, batch.map((r) => r.id)).then(
+        (raw) => settleEach(batch, raw),
+        (error: unknown) => {
+          for (const r of batch) r.reject(error);
+        },
+      );
+    }
+    this.pending.clear();
+  }
+}
+
+/** Each renewal gets its own answer: one unknown lease does not fail the others. */
+function settleEach(batch: readonly PendingRenewal[], raw: unknown): void {
+  const answers = raw as readonly Answer<number>[];
+  if (!Array.isArray(answers) || answers.length !== batch.length) {
+    const error = new Error(`batched lease renewal answered ${Array.isArray(answers) ? answers.length : 'no'} results for ${batch.length} ids`);
+    for (const r of batch) r.reject(error);
+    return;
+  }
+  batch.forEach((r, i) => {
+    try {
+      r.resolve(unwrap<number>(answers[i]));
+    } catch (error) {
+      r.reject(error);
+    }
+  });
 }
