@@ -4,35 +4,14 @@
  * the connection errors RFC 9113 asks for, and a graceful GOAWAY. Interoperability with real
  * clients (grpc-js, etcdctl, etcd3) is covered by h2-server.test.ts and the compat tests.
  */
-import { connect } from 'node:net';
-import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrpcServer, GrpcCode, RPCS, unimplementedServices } from '../../../src/grpc/index.js';
 import type { GrpcServer } from '../../../src/grpc/index.js';
-import { HpackDecoder, HpackEncoder } from '../../../src/grpc/h2wire/hpack.js';
+import { frame, PREFACE, rangeMessage, RawClient, settings, T, u32 } from './raw-client.js';
+import type { Frame } from './raw-client.js';
 import { fromUtf8, utf8 } from '../../../src/util/index.js';
 
 const BIG_VALUE_BYTES = 200_000;
-const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
-
-const enum T {
-  Data = 0,
-  Headers = 1,
-  RstStream = 3,
-  Settings = 4,
-  Ping = 6,
-  GoAway = 7,
-  WindowUpdate = 8,
-  Continuation = 9,
-}
-
-interface Frame {
-  type: number;
-  flags: number;
-  streamId: number;
-  payload: Buffer;
-}
-
 let server: GrpcServer;
 let port = 0;
 let hangAborts = 0;
@@ -63,117 +42,11 @@ afterAll(async () => {
   await server.close();
 });
 
-function frame(type: number, flags: number, streamId: number, payload: Buffer = Buffer.alloc(0)): Buffer {
-  const head = Buffer.alloc(9);
-  head.writeUIntBE(payload.length, 0, 3);
-  head[3] = type;
-  head[4] = flags;
-  head.writeUInt32BE(streamId, 5);
-  return Buffer.concat([head, payload]);
-}
-
-function settings(entries: [number, number][] = []): Buffer {
-  const payload = Buffer.alloc(entries.length * 6);
-  entries.forEach(([id, value], i) => {
-    payload.writeUInt16BE(id, i * 6);
-    payload.writeUInt32BE(value, i * 6 + 2);
-  });
-  return frame(T.Settings, 0, 0, payload);
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n);
-  return b;
-}
-
-/** A client that speaks frames: sends what it is told, records every frame the server sends. */
-class RawClient {
-  readonly frames: Frame[] = [];
-  readonly encoder = new HpackEncoder();
-  readonly decoder = new HpackDecoder();
-  closed = false;
-  private buffered = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  private constructor(readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => {
-      this.closed = true;
-      this.wakeAll();
-    });
-    socket.on('error', () => undefined);
-  }
-
-  static async open(initial: Buffer[] = [PREFACE, settings()], atPort = port): Promise<RawClient> {
-    const socket = connect(atPort, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new RawClient(socket);
-    for (const b of initial) socket.write(b);
-    return client;
-  }
-
-  send(...buffers: Buffer[]): void {
-    for (const b of buffers) this.socket.write(b);
-  }
-
-  headerBlock(path: string, extra: string[] = []): Buffer {
-    return this.encoder.encode([':method', 'POST', ':scheme', 'http', ':path', path, ':authority', 'localhost', 'content-type', 'application/grpc', 'te', 'trailers', ...extra]);
-  }
-
-  /** Waits until a frame matching `match` (after any already consumed) arrives. */
-  async next(match: (f: Frame) => boolean, what: string, timeoutMs = 5000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.frames.find(match);
-      if (found !== undefined) return found;
-      if (this.closed) throw new Error(`connection closed while waiting for ${what}`);
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
-  }
-
-  decodeHeaders(f: Frame): Record<string, string> {
-    const fields = this.decoder.decode(f.payload);
-    const out: Record<string, string> = {};
-    for (let i = 0; i < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
-    return out;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffered = Buffer.concat([this.buffered, chunk]);
-    while (this.buffered.length >= 9) {
-      const length = this.buffered.readUIntBE(0, 3);
-      if (this.buffered.length < 9 + length) break;
-      this.frames.push({ type: this.buffered[3]!, flags: this.buffered[4]!, streamId: this.buffered.readUInt32BE(5) & 0x7fffffff, payload: this.buffered.subarray(9, 9 + length) });
-      this.buffered = this.buffered.subarray(9 + length);
-    }
-    this.wakeAll();
-  }
-
-  private wakeAll(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-}
-
-function rangeMessage(key: string): Buffer {
-  const body = RPCS.range.encodeRequest({ key: utf8(key) });
-  const head = Buffer.alloc(5);
-  head.writeUInt32BE(body.length, 1);
-  return Buffer.concat([head, body]);
-}
-
 const goAwayCode = (f: Frame): number => f.payload.readUInt32BE(4);
 
 describe('h2wire connection', { timeout: 30_000 }, () => {
   it('opens with SETTINGS, acknowledges the client SETTINGS and answers PING', async () => {
-    const c = await RawClient.open();
+    const c = await RawClient.open(port);
     try {
       const first = await c.next(() => true, 'first frame');
       expect(first.type).toBe(T.Settings);
@@ -189,7 +62,7 @@ describe('h2wire connection', { timeout: 30_000 }, () => {
   });
 
   it('answers a call sent as HEADERS + CONTINUATION with padded DATA', async () => {
-    const c = await RawClient.open();
+    const c = await RawClient.open(port);
     try {
       const block = c.headerBlock('/etcdserverpb.KV/Range', ['x-long', 'y'.repeat(300)]);
       const cut = 10;
@@ -212,7 +85,7 @@ describe('h2wire connection', { timeout: 30_000 }, () => {
 
   it('sends no more than the client window allows and the rest after WINDOW_UPDATE', async () => {
     const windowBytes = 1000;
-    const c = await RawClient.open([PREFACE, settings([[0x4, windowBytes]])]);
+    const c = await RawClient.open(port, [PREFACE, settings([[0x4, windowBytes]])]);
     try {
       await c.next((f) => f.type === T.Settings && (f.flags & 1) === 1, 'SETTINGS ack');
       c.send(frame(T.Headers, 0x4, 1, c.headerBlock('/etcdserverpb.KV/Range')), frame(T.Data, 0x1, 1, rangeMessage('big')));
@@ -234,7 +107,7 @@ describe('h2wire connection', { timeout: 30_000 }, () => {
   });
 
   it('a client RST_STREAM cancels the call: the handler sees its signal abort', async () => {
-    const c = await RawClient.open();
+    const c = await RawClient.open(port);
     try {
       const before = hangAborts;
       const started = new Promise<void>((resolve) => (hangStarted = resolve));
@@ -264,7 +137,7 @@ describe('h2wire connection', { timeout: 30_000 }, () => {
   ];
   for (const [what, frames, code] of violations) {
     it(`ends the connection with GOAWAY on ${what}`, async () => {
-      const c = await RawClient.open();
+      const c = await RawClient.open(port);
       try {
         c.send(...frames());
         const goAway = await c.next((f) => f.type === T.GoAway, 'GOAWAY');
@@ -278,7 +151,7 @@ describe('h2wire connection', { timeout: 30_000 }, () => {
   }
 
   it('closes a connection whose preface is wrong', async () => {
-    const c = await RawClient.open([Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]);
+    const c = await RawClient.open(port, [Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n')]);
     try {
       await c.next(() => c.closed, 'the server to close', 3000).catch(() => undefined);
       expect(c.closed).toBe(true);
@@ -300,7 +173,7 @@ describe('h2wire graceful close', { timeout: 30_000 }, () => {
       },
       { closeGraceMs: 5000 },
     );
-    const c = await RawClient.open(undefined, await own.listen('127.0.0.1:0'));
+    const c = await RawClient.open(await own.listen('127.0.0.1:0'));
     try {
       c.send(frame(T.Headers, 0x4, 1, c.headerBlock('/etcdserverpb.KV/Range')), frame(T.Data, 0x1, 1, rangeMessage('slow')));
       await new Promise((resolve) => setTimeout(resolve, 50));
