@@ -13,7 +13,7 @@
  * piling up for a client that does not read. Streams waiting for window share it round robin.
  */
 import type { Duplex } from 'node:stream';
-import { HpackDecoder, HpackEncoder, HpackError } from './hpack.js';
+import { HpackDecoder, HpackError } from './hpack.js';
 import {
   CLIENT_PREFACE,
   ConnectionError,
@@ -27,9 +27,8 @@ import {
   MAX_WINDOW_BYTES,
   SettingId,
   StreamError,
-  writeFrameHeader,
 } from './frames.js';
-import { OutBuffer } from './out-buffer.js';
+import { FrameWriter } from './frame-writer.js';
 import { WireStream } from './stream.js';
 import type { StreamOwner } from './stream.js';
 
@@ -77,8 +76,6 @@ const UNSENT_BYTES_MAX = 32 << 20;
 /** After a connection error, how long the GOAWAY gets to reach the client before the socket goes. */
 const FAILED_SOCKET_LINGER_MS = 1000;
 
-const indexableHeader = (name: string): boolean => name !== 'grpc-message';
-
 function headerListBytes(fields: readonly string[]): number {
   let bytes = 0;
   for (let i = 0; i < fields.length; i++) bytes += (fields[i] as string).length;
@@ -88,8 +85,7 @@ function headerListBytes(fields: readonly string[]): number {
 export class H2Connection implements StreamOwner {
   private readonly streams = new Map<number, WireStream>();
   private readonly decoder = new HpackDecoder();
-  private readonly encoder = new HpackEncoder();
-  private readonly out = new OutBuffer();
+  private readonly writer = new FrameWriter();
   private flushScheduled = false;
   private socketBlocked = false;
   /** Replies queued since the socket last refused a write (see REPLIES_WHILE_BLOCKED_MAX). */
@@ -125,8 +121,12 @@ export class H2Connection implements StreamOwner {
     socket.on('close', () => this.onSocketClose());
     socket.on('error', () => socket.destroy());
     socket.on('end', () => socket.end());
-    this.writeSettings();
-    this.writeWindowUpdate(0, CONNECTION_RECV_WINDOW_BYTES - DEFAULT_WINDOW_BYTES);
+    this.writer.settings([
+      [SettingId.MaxConcurrentStreams, 2 ** 32 - 1],
+      [SettingId.InitialWindowSize, STREAM_RECV_WINDOW_BYTES],
+      [SettingId.MaxHeaderListSize, MAX_HEADER_BLOCK_BYTES],
+    ]);
+    this.writer.windowUpdate(0, CONNECTION_RECV_WINDOW_BYTES - DEFAULT_WINDOW_BYTES);
     this.scheduleFlush();
     socket.resume();
   }
@@ -139,7 +139,7 @@ export class H2Connection implements StreamOwner {
   goAway(code: ErrorCode = ErrorCode.NoError, debug = ''): void {
     if (this.goingAway || this.closed) return;
     this.goingAway = true;
-    this.writeGoAway(code, debug);
+    this.writer.goAway(this.lastStreamId, code, debug);
     this.scheduleFlush();
     if (this.streams.size === 0) this.endSocketAfterFlush();
   }
@@ -192,7 +192,7 @@ export class H2Connection implements StreamOwner {
         if (stream !== undefined) this.streamReset(stream, error.code);
         else {
           this.owedReply();
-          this.writeRstStream(error.streamId, error.code);
+          this.writer.rstStream(error.streamId, error.code);
           this.scheduleFlush();
         }
       }
@@ -253,7 +253,7 @@ export class H2Connection implements StreamOwner {
     if (this.connRecvWindow < 0) throw new ConnectionError(ErrorCode.FlowControlError, 'connection receive window exceeded');
     this.connRecvUngranted += payload.length;
     if (this.connRecvUngranted >= CONNECTION_RECV_WINDOW_BYTES / 4) {
-      this.writeWindowUpdate(0, this.connRecvUngranted);
+      this.writer.windowUpdate(0, this.connRecvUngranted);
       this.connRecvWindow += this.connRecvUngranted;
       this.connRecvUngranted = 0;
       this.scheduleFlush();
@@ -276,7 +276,7 @@ export class H2Connection implements StreamOwner {
   private maybeGrantStream(stream: WireStream): void {
     if (stream.paused || stream.closed || stream.remoteClosed) return;
     if (stream.recvUngranted < STREAM_RECV_WINDOW_BYTES / 2) return;
-    this.writeWindowUpdate(stream.id, stream.recvUngranted);
+    this.writer.windowUpdate(stream.id, stream.recvUngranted);
     stream.recvWindow += stream.recvUngranted;
     stream.recvUngranted = 0;
     this.scheduleFlush();
@@ -331,7 +331,7 @@ export class H2Connection implements StreamOwner {
     this.lastStreamId = streamId;
     if (this.goingAway || this.queuedBytes + this.socket.writableLength > UNSENT_BYTES_MAX) {
       this.owedReply();
-      this.writeRstStream(streamId, ErrorCode.RefusedStream);
+      this.writer.rstStream(streamId, ErrorCode.RefusedStream);
       this.scheduleFlush();
       return;
     }
@@ -380,8 +380,7 @@ export class H2Connection implements StreamOwner {
     if (payload.length % 6 !== 0) throw new ConnectionError(ErrorCode.FrameSizeError, 'SETTINGS frame size');
     for (let at = 0; at < payload.length; at += 6) this.applySetting(payload.readUInt16BE(at), payload.readUInt32BE(at + 2));
     this.owedReply();
-    const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES);
-    writeFrameHeader(buf, at, 0, FrameType.Settings, Flag.Ack, 0);
+    this.writer.settingsAck();
     this.scheduleFlush();
     this.pumpWaiting();
   }
@@ -389,7 +388,7 @@ export class H2Connection implements StreamOwner {
   private applySetting(id: number, value: number): void {
     switch (id) {
       case SettingId.HeaderTableSize:
-        this.encoder.setPeerMaxTableBytes(value);
+        this.writer.encoder.setPeerMaxTableBytes(value);
         return;
       case SettingId.EnablePush:
         if (value > 1) throw new ConnectionError(ErrorCode.ProtocolError, 'ENABLE_PUSH must be 0 or 1');
@@ -419,9 +418,7 @@ export class H2Connection implements StreamOwner {
     if (payload.length !== 8) throw new ConnectionError(ErrorCode.FrameSizeError, 'PING frame size');
     if ((flags & Flag.Ack) !== 0) return;
     this.owedReply();
-    const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES + 8);
-    writeFrameHeader(buf, at, 8, FrameType.Ping, Flag.Ack, 0);
-    payload.copy(buf, at + FRAME_HEADER_BYTES);
+    this.writer.pingAck(payload);
     this.scheduleFlush();
   }
 
@@ -462,7 +459,7 @@ export class H2Connection implements StreamOwner {
   streamHeaders(stream: WireStream, fields: readonly string[], endStream: boolean): void {
     if (stream.localClosed) return;
     stream.headersSent = true;
-    this.writeHeaderBlock(stream.id, fields, endStream);
+    this.writer.headers(stream.id, fields, endStream, this.peerMaxFrameBytes);
     if (endStream) this.localEnded(stream);
     this.scheduleFlush();
   }
@@ -479,7 +476,7 @@ export class H2Connection implements StreamOwner {
     if (stream.localClosed) return;
     if (!stream.headersSent) {
       stream.headersSent = true;
-      this.writeHeaderBlock(stream.id, headers, false);
+      this.writer.headers(stream.id, headers, false, this.peerMaxFrameBytes);
     }
     stream.queue.push(payload);
     stream.queuedBytes += payload.length;
@@ -498,7 +495,7 @@ export class H2Connection implements StreamOwner {
 
   streamReset(stream: WireStream, code: number): void {
     if (stream.closed) return;
-    this.writeRstStream(stream.id, code);
+    this.writer.rstStream(stream.id, code);
     this.scheduleFlush();
     stream.localClosed = true;
     stream.remoteClosed = true;
@@ -524,7 +521,7 @@ export class H2Connection implements StreamOwner {
       const left = head.length - stream.queueHeadOffset;
       const bytes = Math.min(room, left);
       const piece = bytes === head.length ? head : head.subarray(stream.queueHeadOffset, stream.queueHeadOffset + bytes);
-      this.writeData(stream.id, piece);
+      this.writer.data(stream.id, piece);
       stream.sendWindow -= bytes;
       this.connSendWindow -= bytes;
       stream.queuedBytes -= bytes;
@@ -540,7 +537,7 @@ export class H2Connection implements StreamOwner {
     this.waiting.delete(stream);
     this.scheduleFlush();
     if (stream.pendingTrailers !== undefined && !stream.localClosed) {
-      this.writeHeaderBlock(stream.id, stream.pendingTrailers, true);
+      this.writer.headers(stream.id, stream.pendingTrailers, true, this.peerMaxFrameBytes);
       this.localEnded(stream);
     }
     this.wakeDrainWaiter(stream);
@@ -575,7 +572,7 @@ export class H2Connection implements StreamOwner {
   private localEnded(stream: WireStream): void {
     stream.localClosed = true;
     if (!stream.remoteClosed) {
-      this.writeRstStream(stream.id, ErrorCode.NoError);
+      this.writer.rstStream(stream.id, ErrorCode.NoError);
       stream.remoteClosed = true;
     }
     this.closeStream(stream);
@@ -597,70 +594,7 @@ export class H2Connection implements StreamOwner {
     if ((this.goingAway || this.peerGoneAway) && this.streams.size === 0) this.endSocketAfterFlush();
   }
 
-  // ---------------------------------------------------------------- writing frames
-
-  private writeHeaderBlock(streamId: number, fields: readonly string[], endStream: boolean): void {
-    const block = this.encoder.encode(fields, indexableHeader);
-    const max = this.peerMaxFrameBytes;
-    const endFlag = endStream ? Flag.EndStream : 0;
-    if (block.length <= max) {
-      const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES + block.length);
-      writeFrameHeader(buf, at, block.length, FrameType.Headers, Flag.EndHeaders | endFlag, streamId);
-      block.copy(buf, at + FRAME_HEADER_BYTES);
-      return;
-    }
-    for (let from = 0; from < block.length; from += max) {
-      const piece = block.subarray(from, Math.min(block.length, from + max));
-      const first = from === 0;
-      const last = from + max >= block.length;
-      const type = first ? FrameType.Headers : FrameType.Continuation;
-      const flags = (first ? endFlag : 0) | (last ? Flag.EndHeaders : 0);
-      const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES);
-      writeFrameHeader(buf, at, piece.length, type, flags, streamId);
-      this.out.append(piece);
-    }
-  }
-
-  private writeData(streamId: number, payload: Buffer): void {
-    const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES);
-    writeFrameHeader(buf, at, payload.length, FrameType.Data, 0, streamId);
-    this.out.append(payload);
-  }
-
-  private writeRstStream(streamId: number, code: number): void {
-    const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES + 4);
-    writeFrameHeader(buf, at, 4, FrameType.RstStream, 0, streamId);
-    buf.writeUInt32BE(code, at + FRAME_HEADER_BYTES);
-  }
-
-  private writeWindowUpdate(streamId: number, increment: number): void {
-    const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES + 4);
-    writeFrameHeader(buf, at, 4, FrameType.WindowUpdate, 0, streamId);
-    buf.writeUInt32BE(increment, at + FRAME_HEADER_BYTES);
-  }
-
-  private writeSettings(): void {
-    const entries: [SettingId, number][] = [
-      [SettingId.MaxConcurrentStreams, 2 ** 32 - 1],
-      [SettingId.InitialWindowSize, STREAM_RECV_WINDOW_BYTES],
-      [SettingId.MaxHeaderListSize, MAX_HEADER_BLOCK_BYTES],
-    ];
-    const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES + entries.length * 6);
-    writeFrameHeader(buf, at, entries.length * 6, FrameType.Settings, 0, 0);
-    entries.forEach(([id, value], i) => {
-      buf.writeUInt16BE(id, at + FRAME_HEADER_BYTES + i * 6);
-      buf.writeUInt32BE(value, at + FRAME_HEADER_BYTES + i * 6 + 2);
-    });
-  }
-
-  private writeGoAway(code: ErrorCode, debug: string): void {
-    const debugBytes = Buffer.from(debug, 'utf8');
-    const { buf, at } = this.out.reserve(FRAME_HEADER_BYTES + 8 + debugBytes.length);
-    writeFrameHeader(buf, at, 8 + debugBytes.length, FrameType.GoAway, 0, 0);
-    buf.writeUInt32BE(this.lastStreamId, at + FRAME_HEADER_BYTES);
-    buf.writeUInt32BE(code, at + FRAME_HEADER_BYTES + 4);
-    debugBytes.copy(buf, at + FRAME_HEADER_BYTES + 8);
-  }
+  // ---------------------------------------------------------------- writing
 
   private scheduleFlush(): void {
     if (this.flushScheduled || this.closed) return;
@@ -671,8 +605,8 @@ export class H2Connection implements StreamOwner {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.closed || this.out.length === 0) return;
-    const chunks = this.out.take();
+    if (this.closed || this.writer.length === 0) return;
+    const chunks = this.writer.take();
     let accepted: boolean;
     if (chunks.length === 1) {
       accepted = this.socket.write(chunks[0]);
@@ -709,7 +643,7 @@ export class H2Connection implements StreamOwner {
     const code = error instanceof ConnectionError ? error.code : ErrorCode.InternalError;
     const message = error instanceof Error ? error.message : String(error);
     this.goingAway = true;
-    this.writeGoAway(code, message);
+    this.writer.goAway(this.lastStreamId, code, message);
     this.flush();
     this.socket.end();
     // A client that stopped reading after its own GOAWAY would never see the FIN.
