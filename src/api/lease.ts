@@ -66,6 +66,12 @@ export class LeaseApi {
     private readonly options: LeaseApiOptions,
   ) {
     this.nextId = createLeaseIdGenerator(options.memberId, Math.max(0, Math.floor(clock.nowMs())));
+    // As etcd promotes its lessor when it becomes leader, before applying: a lease granted just
+    // after an election would otherwise get a second, later expiry (plus the election extension)
+    // when the periodic check noticed the leadership.
+    node.onRoleChange(() => {
+      if (!this.stopped) this.syncRole();
+    });
   }
 
   start(): void {

@@ -89,6 +89,8 @@ export class ServerNode<R> {
   private term = 0;
   private commit = 0;
   private role: RaftRole = 'follower';
+  /** Told of every role change before the Ready that announced it applies anything. */
+  private readonly roleListeners: ((role: RaftRole) => void)[] = [];
   private lastSnapshotIndex: number;
   private confState: ConfState;
 
@@ -344,8 +346,10 @@ export class ServerNode<R> {
 
   private noteState(rd: Ready): void {
     if (rd.softState) {
+      const changed = rd.softState.role !== this.role;
       this.role = rd.softState.role;
       this.onLeaderChange(rd.softState.leader);
+      if (changed) for (const listener of this.roleListeners) listener(this.role);
     }
     if (rd.hardState) {
       this.term = rd.hardState.term;
@@ -509,6 +513,14 @@ export class ServerNode<R> {
   }
 
   // ---- observation and shutdown ---------------------------------------------------------------
+
+  /**
+   * Called on every role change, before this member applies anything as the new role (etcd's
+   * updateLeadership): the lessor must be primary before the first entry of its term applies.
+   */
+  onRoleChange(listener: (role: RaftRole) => void): void {
+    this.roleListeners.push(listener);
+  }
 
   observe(): NodeObservation {
     return {
