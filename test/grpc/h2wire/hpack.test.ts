@@ -4,6 +4,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { HpackDecoder, HpackEncoder, HpackError } from '../../../src/grpc/h2wire/hpack.js';
 import { STATIC_TABLE } from '../../../src/grpc/h2wire/hpack-static.js';
+import { frame } from './raw-client.js';
 import {
   EOS_SYMBOL,
   HUFFMAN_CODES,
@@ -399,15 +400,6 @@ const FLAG_PRIORITY = 0x20;
 const SETTING_HEADER_TABLE_SIZE = 0x1;
 const PREFACE_BYTES = 24;
 const FRAME_PAYLOAD_MAX = 16384;
-
-function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  const header = Buffer.alloc(9);
-  header.writeUIntBE(payload.length, 0, 3);
-  header[3] = type;
-  header[4] = flags;
-  header.writeUInt32BE(streamId, 5);
-  return Buffer.concat([header, payload]);
-}
 
 /** A HEADERS frame and as many CONTINUATION frames as the block needs. */
 function headerFrames(streamId: number, block: Buffer): Buffer[] {
