@@ -3,6 +3,8 @@
  * (--clients, --conns, --key-size, --val-size, --total becomes --duration here).
  */
 export type TargetName = 'tsetcd' | 'etcd';
+/** The load generator's gRPC client: 'h2' (node:http2 directly, ci/bench/h2-client.ts) or grpc-js. */
+export type ClientLib = 'h2' | 'grpc-js';
 export type WorkloadName = 'put' | 'range' | 'range-serializable' | 'txn-cas' | 'watch' | 'lease-keepalive';
 export const ALL_WORKLOADS: readonly WorkloadName[] = ['put', 'range', 'range-serializable', 'txn-cas', 'watch', 'lease-keepalive'];
 
@@ -22,6 +24,7 @@ export interface BenchOptions {
   readonly keys: number;
   /** Watch streams per worker for the watch workload. */
   readonly watchers: number;
+  readonly clientLib: ClientLib;
   /** When > 0, a separate load of this many keys measures RSS growth per key. */
   readonly memoryKeys: number;
   readonly json: string | undefined;
@@ -39,7 +42,7 @@ export class BenchFlagError extends Error {}
 const USAGE = `npm run bench -- [--target tsetcd|etcd] [--compare] [--rounds 3] [--nodes 1|3]
   [--workload put,range,range-serializable,txn-cas,watch,lease-keepalive|all]
   [--clients 100] [--conns 4] [--workers 2] [--key-size 16] [--val-size 256]
-  [--duration 10s] [--keys 10000] [--watchers 8] [--memory-keys 0] [--json out.json]
+  [--duration 10s] [--keys 10000] [--watchers 8] [--client-lib h2|grpc-js] [--memory-keys 0] [--json out.json]
   [--cpu-prof DIR] [--sim-seeds 10] [--no-checker] [--no-extras] [--quiet] [--rev HEAD]`;
 export { USAGE as BENCH_USAGE };
 
@@ -87,7 +90,7 @@ function toMap(argv: readonly string[]): Map<string, string> {
 }
 
 const KNOWN = new Set(['target', 'compare', 'rounds', 'nodes', 'workload', 'clients', 'conns', 'workers', 'key-size', 'val-size',
-  'duration', 'keys', 'watchers', 'memory-keys', 'json', 'cpu-prof', 'sim-seeds', 'no-checker', 'no-extras', 'quiet', 'help', 'rev']);
+  'duration', 'keys', 'watchers', 'client-lib', 'memory-keys', 'json', 'cpu-prof', 'sim-seeds', 'no-checker', 'no-extras', 'quiet', 'help', 'rev']);
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   const f = toMap(argv);
@@ -99,6 +102,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   const nodes = positiveInt('nodes', f.get('nodes') ?? '1');
   if (nodes !== 1 && nodes !== 3) throw new BenchFlagError('--nodes must be 1 or 3');
   const noExtras = f.has('no-extras');
+  const clientLib = f.get('client-lib') ?? 'h2';
+  if (clientLib !== 'h2' && clientLib !== 'grpc-js') throw new BenchFlagError('--client-lib must be h2 or grpc-js');
   const options: BenchOptions = {
     targets: compare ? ['etcd', 'tsetcd'] : [target],
     compare,
@@ -113,6 +118,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     durationMs: parseDurationMs(f.get('duration') ?? '10s'),
     keys: positiveInt('keys', f.get('keys') ?? '10000'),
     watchers: positiveInt('watchers', f.get('watchers') ?? '8'),
+    clientLib,
     memoryKeys: positiveInt('memory-keys', f.get('memory-keys') ?? '0', 0),
     json: f.get('json'),
     cpuProfDir: f.get('cpu-prof'),

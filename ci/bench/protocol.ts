@@ -1,5 +1,5 @@
 /** Messages between the bench driver and its forked load workers (IPC, 'advanced' serialization). */
-import type { WorkloadName } from './args.js';
+import type { ClientLib, WorkloadName } from './args.js';
 
 export interface WorkerConfig {
   readonly workerIndex: number;
@@ -13,6 +13,8 @@ export interface WorkerConfig {
   /** Size of the key space read or written (range reads the preloaded keys 0..keys-1). */
   readonly keys: number;
   readonly watchers: number;
+  /** Which gRPC client the generator uses: the lean node:http2 one (default) or grpc-js. */
+  readonly clientLib: ClientLib;
 }
 
 export type DriverMessage =

@@ -126,7 +126,7 @@ export function formatSummary(options: BenchOptions, s: BenchSummary): string {
     fmt(m.serverCpuCores * 100, 0), fmt(m.serverCpuMsPerRequest, 3), mib(m.serverRssBytesPeak), fmt(m.generatorCpuCoresMax * 100, 0), String(m.errors),
   ]);
   const parts = [
-    `${options.nodes} member(s), ${options.clients} clients, ${options.conns} conns, ${options.workers} workers, ` +
+    `${options.nodes} member(s), ${options.clients} clients, ${options.conns} conns, ${options.workers} workers (${options.clientLib} client), ` +
       `key ${options.keySizeBytes} B, value ${options.valSizeBytes} B, ${options.durationMs / 1000} s per run, ${options.keys} keys; medians over rounds`,
     formatTable(header, rows),
   ];

@@ -143,6 +143,7 @@ function workerConfigs(options: BenchOptions, workload: WorkloadName, endpoints:
     valSizeBytes: options.valSizeBytes,
     keys: options.keys,
     watchers: options.watchers,
+    clientLib: options.clientLib,
   }));
 }
 

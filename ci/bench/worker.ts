@@ -4,7 +4,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Compare_CompareTarget, Compare_CompareResult, createGrpcClient } from '../../src/grpc/index.js';
-import type { EtcdGrpcClient } from '../../src/grpc/index.js';
+import { createH2BenchClient } from './h2-client.js';
+import type { BenchClient } from './h2-client.js';
 import type { DriverMessage, WorkerConfig, WorkerMessage, WorkerResult } from './protocol.js';
 import { keyOf } from './protocol.js';
 
@@ -78,11 +79,11 @@ async function clientLoop(op: Op, w: Window, recordLatency: boolean): Promise<vo
   }
 }
 
-function makeOps(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[]): Op[] {
+function makeOps(cfg: WorkerConfig, conns: readonly BenchClient[]): Op[] {
   const value = randomValue(cfg.valSizeBytes);
   const ops: Op[] = [];
   for (let i = 0; i < cfg.clients; i++) {
-    const c = conns[i % conns.length] as EtcdGrpcClient;
+    const c = conns[i % conns.length] as BenchClient;
     switch (cfg.workload) {
       case 'put':
         ops.push(() => c.unary('put', { key: keyOf('k', randomIndex(cfg.keys), cfg.keySizeBytes), value }).then(() => true));
@@ -106,7 +107,7 @@ function makeOps(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[]): Op[] {
 }
 
 /** Compare-and-swap on the client's own key: put only if its mod revision is the one last seen. */
-function casOp(c: EtcdGrpcClient, key: Uint8Array, value: Uint8Array): Op {
+function casOp(c: BenchClient, key: Uint8Array, value: Uint8Array): Op {
   let lastModRevision = 0n;
   return async () => {
     const r = await c.unary('txn', {
@@ -125,10 +126,10 @@ function casOp(c: EtcdGrpcClient, key: Uint8Array, value: Uint8Array): Op {
 }
 
 /** Each client keeps one LeaseKeepAlive stream open and sends the next keep-alive when the last is answered. */
-async function keepAliveOps(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[]): Promise<Op[]> {
+async function keepAliveOps(cfg: WorkerConfig, conns: readonly BenchClient[]): Promise<Op[]> {
   const ops: Op[] = [];
   for (let i = 0; i < cfg.clients; i++) {
-    const c = conns[i % conns.length] as EtcdGrpcClient;
+    const c = conns[i % conns.length] as BenchClient;
     const grant = await c.unary('leaseGrant', { TTL: 600n });
     const stream = c.bidi('leaseKeepAlive');
     const responses = stream[Symbol.asyncIterator]();
@@ -151,7 +152,7 @@ const WATCH_CREATE_ATTEMPTS = 3;
  * now and then never came (the whole bench then hung in setup): a stream that stays silent for
  * 5 s is cancelled and opened again, and after three tries the worker fails with an error.
  */
-async function openWatch(c: EtcdGrpcClient, start: Uint8Array, end: Uint8Array): Promise<AsyncIterator<{ created: boolean; events: Array<{ kv?: { value: Uint8Array } | undefined }> }>> {
+async function openWatch(c: BenchClient, start: Uint8Array, end: Uint8Array): Promise<AsyncIterator<{ created: boolean; events: Array<{ kv?: { value: Uint8Array } | undefined }> }>> {
   for (let attempt = 1; ; attempt++) {
     const stream = c.bidi('watch');
     closers.push(() => stream.cancel());
@@ -174,13 +175,13 @@ async function openWatch(c: EtcdGrpcClient, start: Uint8Array, end: Uint8Array):
  * Watch: `watchers` streams per worker watch this worker's prefix; the clients put under it with
  * the send time in the value, and each delivered event counts once with its put-to-event latency.
  */
-async function setupWatch(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], getWindow: () => Window | undefined): Promise<Op[]> {
+async function setupWatch(cfg: WorkerConfig, conns: readonly BenchClient[], getWindow: () => Window | undefined): Promise<Op[]> {
   const prefix = `w${cfg.workerIndex}/`;
   const enc = new TextEncoder();
   const start = enc.encode(prefix);
   const end = enc.encode(`w${cfg.workerIndex}0`); // '0' follows '/' in ASCII: the prefix's range end
   for (let i = 0; i < cfg.watchers; i++) {
-    const c = conns[i % conns.length] as EtcdGrpcClient;
+    const c = conns[i % conns.length] as BenchClient;
     const it = await openWatch(c, start, end);
     void (async () => {
       try {
@@ -202,7 +203,7 @@ async function setupWatch(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], g
   const valueSize = Math.max(8, cfg.valSizeBytes);
   const ops: Op[] = [];
   for (let i = 0; i < cfg.clients; i++) {
-    const c = conns[i % conns.length] as EtcdGrpcClient;
+    const c = conns[i % conns.length] as BenchClient;
     ops.push(async () => {
       const value = new Uint8Array(valueSize);
       new DataView(value.buffer).setFloat64(0, performance.now(), true);
@@ -222,13 +223,13 @@ async function setupWatch(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], g
 const PRELOAD_PUTS_PER_TXN_MAX = 100;
 const PRELOAD_TXN_BYTES_MAX = 1 << 20;
 
-async function preload(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], from: number, to: number): Promise<{ puts: number; errors: number }> {
+async function preload(cfg: WorkerConfig, conns: readonly BenchClient[], from: number, to: number): Promise<{ puts: number; errors: number }> {
   const value = randomValue(cfg.valSizeBytes);
   const perTxn = Math.max(1, Math.min(PRELOAD_PUTS_PER_TXN_MAX, Math.floor(PRELOAD_TXN_BYTES_MAX / (cfg.keySizeBytes + cfg.valSizeBytes + 16))));
   let next = from;
   let puts = 0;
   let errors = 0;
-  const one = async (c: EtcdGrpcClient): Promise<void> => {
+  const one = async (c: BenchClient): Promise<void> => {
     while (next < to) {
       const lo = next;
       const hi = Math.min(to, lo + perTxn);
@@ -243,7 +244,7 @@ async function preload(cfg: WorkerConfig, conns: readonly EtcdGrpcClient[], from
       }
     }
   };
-  await Promise.all(Array.from({ length: cfg.clients }, (_, i) => one(conns[i % conns.length] as EtcdGrpcClient)));
+  await Promise.all(Array.from({ length: cfg.clients }, (_, i) => one(conns[i % conns.length] as BenchClient)));
   return { puts, errors };
 }
 
@@ -270,7 +271,7 @@ async function run(cfg: WorkerConfig, durationMs: number, ops: Op[], setWindow: 
 
 function main(): void {
   let cfg: WorkerConfig | undefined;
-  let conns: EtcdGrpcClient[] = [];
+  let conns: BenchClient[] = [];
   let window: Window | undefined;
   let ops: Op[] = [];
   // The worker lives until its result is out. Waiting on nothing but gRPC streams (a watch's
@@ -287,7 +288,10 @@ function main(): void {
     if (m.type === 'setup') {
       cfg = m.config;
       const c = cfg;
-      conns = Array.from({ length: c.conns }, (_, i) => createGrpcClient(c.endpoints[(c.workerIndex * c.conns + i) % c.endpoints.length] as string, { ownConnection: true }));
+      conns = Array.from({ length: c.conns }, (_, i) => {
+        const endpoint = c.endpoints[(c.workerIndex * c.conns + i) % c.endpoints.length] as string;
+        return c.clientLib === 'grpc-js' ? createGrpcClient(endpoint, { ownConnection: true }) : createH2BenchClient(endpoint);
+      });
       // One call per connection so connecting is not measured.
       Promise.all(conns.map((x) => x.unary('range', { key: new TextEncoder().encode('warmup'), serializable: true })))
         .then(() => send({ type: 'connected' }), fail);
