@@ -21,6 +21,8 @@ export interface BenchOptions {
   readonly keySizeBytes: number;
   readonly valSizeBytes: number;
   readonly durationMs: number;
+  /** Each workload first runs unmeasured this long (tsetcd's JIT warms up; etcd is compiled ahead). */
+  readonly warmupMs: number;
   readonly keys: number;
   /** Watch streams per worker for the watch workload. */
   readonly watchers: number;
@@ -42,7 +44,7 @@ export class BenchFlagError extends Error {}
 const USAGE = `npm run bench -- [--target tsetcd|etcd] [--compare] [--rounds 3] [--nodes 1|3]
   [--workload put,range,range-serializable,txn-cas,watch,lease-keepalive|all]
   [--clients 100] [--conns 4] [--workers 2] [--key-size 16] [--val-size 256]
-  [--duration 10s] [--keys 10000] [--watchers 8] [--client-lib h2|grpc-js] [--memory-keys 0] [--json out.json]
+  [--duration 10s] [--warmup 2s] [--keys 10000] [--watchers 8] [--client-lib h2|grpc-js] [--memory-keys 0] [--json out.json]
   [--cpu-prof DIR] [--sim-seeds 10] [--no-checker] [--no-extras] [--quiet] [--rev HEAD]`;
 export { USAGE as BENCH_USAGE };
 
@@ -90,7 +92,7 @@ function toMap(argv: readonly string[]): Map<string, string> {
 }
 
 const KNOWN = new Set(['target', 'compare', 'rounds', 'nodes', 'workload', 'clients', 'conns', 'workers', 'key-size', 'val-size',
-  'duration', 'keys', 'watchers', 'client-lib', 'memory-keys', 'json', 'cpu-prof', 'sim-seeds', 'no-checker', 'no-extras', 'quiet', 'help', 'rev']);
+  'duration', 'warmup', 'keys', 'watchers', 'client-lib', 'memory-keys', 'json', 'cpu-prof', 'sim-seeds', 'no-checker', 'no-extras', 'quiet', 'help', 'rev']);
 
 export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
   const f = toMap(argv);
@@ -116,6 +118,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     keySizeBytes: positiveInt('key-size', f.get('key-size') ?? '16', 8),
     valSizeBytes: positiveInt('val-size', f.get('val-size') ?? '256', 0),
     durationMs: parseDurationMs(f.get('duration') ?? '10s'),
+    warmupMs: parseDurationMs(f.get('warmup') ?? '2s'),
     keys: positiveInt('keys', f.get('keys') ?? '10000'),
     watchers: positiveInt('watchers', f.get('watchers') ?? '8'),
     clientLib,

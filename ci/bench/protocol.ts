@@ -23,6 +23,8 @@ export type DriverMessage =
   | { readonly type: 'preload'; readonly from: number; readonly to: number }
   /** Build the workload's clients (grant leases, open streams) outside the measured window. */
   | { readonly type: 'prepare' }
+  /** Run the workload unmeasured for a while first: JIT-compiled servers (and generators) warm up. */
+  | { readonly type: 'warmup'; readonly durationMs: number }
   | { readonly type: 'go'; readonly durationMs: number };
 
 export interface WorkerResult {
@@ -45,6 +47,7 @@ export type WorkerMessage =
   | { readonly type: 'connected' }
   | { readonly type: 'preloaded'; readonly puts: number; readonly errors: number }
   | { readonly type: 'prepared' }
+  | { readonly type: 'warmed' }
   | { readonly type: 'result'; readonly result: WorkerResult }
   | { readonly type: 'error'; readonly message: string };
 

@@ -127,7 +127,7 @@ export function formatSummary(options: BenchOptions, s: BenchSummary): string {
   ]);
   const parts = [
     `${options.nodes} member(s), ${options.clients} clients, ${options.conns} conns, ${options.workers} workers (${options.clientLib} client), ` +
-      `key ${options.keySizeBytes} B, value ${options.valSizeBytes} B, ${options.durationMs / 1000} s per run, ${options.keys} keys; medians over rounds`,
+      `key ${options.keySizeBytes} B, value ${options.valSizeBytes} B, ${options.durationMs / 1000} s per run after ${options.warmupMs / 1000} s of warm-up, ${options.keys} keys; medians over rounds`,
     formatTable(header, rows),
   ];
   const watch = s.medians.filter((m) => m.workload === 'watch');

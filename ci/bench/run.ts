@@ -264,6 +264,7 @@ async function runWorkload(cluster: RunningCluster, round: number, workload: Wor
       log(`  preloaded ${options.keys} keys in ${m.ms} ms`);
     }
     await Promise.all(ws.map((w) => w.request({ type: 'prepare' }, 'prepared')));
+    if (options.warmupMs > 0) await Promise.all(ws.map((w) => w.request({ type: 'warmup', durationMs: options.warmupMs }, 'warmed')));
     const pids = cluster.members.map((m) => m.pid);
     const sampler = new ProcSampler(pids);
     const replies = await Promise.all(ws.map((w) => w.request({ type: 'go', durationMs: options.durationMs }, 'result')));

@@ -307,6 +307,9 @@ function main(): void {
         ops = o;
         send({ type: 'prepared' });
       }, fail);
+    } else if (m.type === 'warmup' && cfg !== undefined) {
+      // The same loop as the measured run; its window and numbers are thrown away.
+      run(cfg, m.durationMs, ops, (w) => (window = w)).then(() => send({ type: 'warmed' }), fail);
     } else if (m.type === 'go' && cfg !== undefined) {
       run(cfg, m.durationMs, ops, (w) => (window = w))
         .then((result) => {

@@ -16,6 +16,12 @@ describe('bench helpers', () => {
     expect(opts.workloads).toEqual(['put', 'range']);
     expect(opts.durationMs).toBe(5000);
     expect(opts.clients).toBe(8);
+    expect(opts.warmupMs).toBe(2000);
+    expect(opts.clientLib).toBe('h2');
+    const other = parseBenchArgs(['--warmup', '0', '--client-lib', 'grpc-js']) as BenchOptions;
+    expect(other.warmupMs).toBe(0);
+    expect(other.clientLib).toBe('grpc-js');
+    expect(() => parseBenchArgs(['--client-lib', 'curl'])).toThrow(/client-lib/);
     expect(parseDurationMs('250ms')).toBe(250);
     expect(parseDurationMs('2m')).toBe(120_000);
     expect(() => parseBenchArgs(['--workload', 'nope'])).toThrow(/unknown workload/);
