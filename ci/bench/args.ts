@@ -44,7 +44,7 @@ export class BenchFlagError extends Error {}
 const USAGE = `npm run bench -- [--target tsetcd|etcd] [--compare] [--rounds 3] [--nodes 1|3]
   [--workload put,range,range-serializable,txn-cas,watch,lease-keepalive|all]
   [--clients 100] [--conns 4] [--workers 2] [--key-size 16] [--val-size 256]
-  [--duration 10s] [--warmup 2s] [--keys 10000] [--watchers 8] [--client-lib h2|grpc-js] [--memory-keys 0] [--json out.json]
+  [--duration 10s] [--warmup 5s] [--keys 10000] [--watchers 8] [--client-lib h2|grpc-js] [--memory-keys 0] [--json out.json]
   [--cpu-prof DIR] [--sim-seeds 10] [--no-checker] [--no-extras] [--quiet] [--rev HEAD]`;
 export { USAGE as BENCH_USAGE };
 
@@ -118,7 +118,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions | 'help' {
     keySizeBytes: positiveInt('key-size', f.get('key-size') ?? '16', 8),
     valSizeBytes: positiveInt('val-size', f.get('val-size') ?? '256', 0),
     durationMs: parseDurationMs(f.get('duration') ?? '10s'),
-    warmupMs: parseDurationMs(f.get('warmup') ?? '2s'),
+    warmupMs: parseDurationMs(f.get('warmup') ?? '5s'),
     keys: positiveInt('keys', f.get('keys') ?? '10000'),
     watchers: positiveInt('watchers', f.get('watchers') ?? '8'),
     clientLib,

@@ -16,7 +16,7 @@ describe('bench helpers', () => {
     expect(opts.workloads).toEqual(['put', 'range']);
     expect(opts.durationMs).toBe(5000);
     expect(opts.clients).toBe(8);
-    expect(opts.warmupMs).toBe(2000);
+    expect(opts.warmupMs).toBe(5000);
     expect(opts.clientLib).toBe('h2');
     const other = parseBenchArgs(['--warmup', '0', '--client-lib', 'grpc-js']) as BenchOptions;
     expect(other.warmupMs).toBe(0);
