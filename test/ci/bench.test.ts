@@ -58,7 +58,7 @@ describe('bench harness against a real tsetcd member', () => {
   it('runs put and range from one worker and reports sane numbers', async () => {
     const opts = parseBenchArgs([
       '--target', 'tsetcd', '--workload', 'put,range', '--duration', '2s', '--workers', '1', '--clients', '4', '--conns', '1',
-      '--keys', '40', '--no-extras', '--quiet', '--rev', 'HEAD',
+      '--keys', '40', '--warmup', '1s', '--no-extras', '--quiet', '--rev', 'HEAD',
     ]) as BenchOptions;
     const runs = await runBench(opts);
     expect(runs).toHaveLength(1);
