@@ -1,4 +1,3 @@
-import { allocBytes } from '../mvcc/index.js';
 import { assert } from '../util/assert.js';
 
 /**
@@ -13,19 +12,11 @@ export interface RequestId {
 
 export const ENVELOPE_HEADER_BYTES = 8;
 
-/** From the shared slab (mvcc/slab.ts): one ArrayBuffer of its own per proposal cost a malloc and a GC-tracked backing store. */
 export function encodeEnvelope(id: RequestId, payload: Uint8Array): Uint8Array {
-  const out = allocBytes(ENVELOPE_HEADER_BYTES + payload.length);
-  const epoch = id.epoch >>> 0;
-  const seq = id.seq >>> 0;
-  out[0] = epoch >>> 24;
-  out[1] = (epoch >>> 16) & 0xff;
-  out[2] = (epoch >>> 8) & 0xff;
-  out[3] = epoch & 0xff;
-  out[4] = seq >>> 24;
-  out[5] = (seq >>> 16) & 0xff;
-  out[6] = (seq >>> 8) & 0xff;
-  out[7] = seq & 0xff;
+  const out = new Uint8Array(ENVELOPE_HEADER_BYTES + payload.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, id.epoch >>> 0);
+  view.setUint32(4, id.seq >>> 0);
   out.set(payload, ENVELOPE_HEADER_BYTES);
   return out;
 }
