@@ -63,6 +63,9 @@ function statusOf(headers: http2.IncomingHttpHeaders | undefined): GrpcStatusErr
 
 const unavailable = (why: string): GrpcStatusError => ({ grpcCode: GrpcCode.UNAVAILABLE, message: why });
 
+/** A response that does not decode fails its call (INTERNAL, as grpc-js reports it) instead of throwing from an event handler. */
+const undecodable = (e: unknown): GrpcStatusError => ({ grpcCode: GrpcCode.INTERNAL, message: `response does not decode: ${e instanceof Error ? e.message : String(e)}` });
+
 function requestHeaders(path: string): http2.OutgoingHttpHeaders {
   return { ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' };
 }
@@ -82,12 +85,21 @@ export function createH2BenchClient(target: string): BenchClient {
         const reader = new MessageReader();
         let response: unknown;
         let status: GrpcStatusError | undefined;
+        let decodeError: GrpcStatusError | undefined;
         stream.on('response', (headers) => (status = statusOf(headers)));
         stream.on('trailers', (trailers) => (status = statusOf(trailers)));
-        stream.on('data', (chunk: Buffer) => reader.push(chunk, (body) => (response = d.decodeResponse(body))));
+        stream.on('data', (chunk: Buffer) => {
+          try {
+            reader.push(chunk, (body) => (response = d.decodeResponse(body)));
+          } catch (e) {
+            decodeError = undecodable(e);
+            stream.close(NGHTTP2_CANCEL);
+          }
+        });
         stream.on('error', () => undefined); // the outcome is decided at 'close'
         stream.on('close', () => {
-          if (status === undefined) reject(unavailable(`stream closed without status (${sessionError?.message ?? `code ${stream.rstCode}`})`));
+          if (decodeError !== undefined) reject(decodeError);
+          else if (status === undefined) reject(unavailable(`stream closed without status (${sessionError?.message ?? `code ${stream.rstCode}`})`));
           else if (status.grpcCode !== GrpcCode.OK) reject(status);
           else if (response === undefined) reject({ grpcCode: GrpcCode.INTERNAL, message: 'OK without a response message' } satisfies GrpcStatusError);
           else resolve(response as never);
@@ -102,6 +114,7 @@ export function createH2BenchClient(target: string): BenchClient {
       const reader = new MessageReader();
       const queue: unknown[] = [];
       let status: GrpcStatusError | undefined;
+      let decodeError: GrpcStatusError | undefined;
       let closed = false;
       let cancelled = false;
       let wake: (() => void) | undefined;
@@ -112,15 +125,21 @@ export function createH2BenchClient(target: string): BenchClient {
       };
       stream.on('response', (headers) => (status = statusOf(headers)));
       stream.on('trailers', (trailers) => (status = statusOf(trailers)));
-      stream.on('data', (chunk: Buffer) =>
-        reader.push(chunk, (body) => {
-          queue.push(d.decodeResponse(body));
-          notify();
-        }),
-      );
+      stream.on('data', (chunk: Buffer) => {
+        try {
+          reader.push(chunk, (body) => {
+            queue.push(d.decodeResponse(body));
+            notify();
+          });
+        } catch (e) {
+          decodeError = undecodable(e);
+          stream.close(NGHTTP2_CANCEL);
+        }
+      });
       stream.on('error', () => undefined);
       stream.on('close', () => {
         closed = true;
+        if (decodeError !== undefined) status = decodeError;
         status ??= cancelled ? { grpcCode: GrpcCode.CANCELLED, message: 'cancelled by the client' } : unavailable(`stream closed without status (code ${stream.rstCode})`);
         notify();
       });

@@ -1,3 +1,5 @@
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createH2BenchClient } from '../../ci/bench/h2-client.js';
 import type { BenchClient } from '../../ci/bench/h2-client.js';
@@ -86,5 +88,25 @@ describe('the bench load generator client (node:http2, no grpc-js)', () => {
     const e = await failure(dead.unary('range', { key: utf8('a') }));
     expect(e.grpcCode).toBe(GrpcCode.UNAVAILABLE);
     dead.close();
+  });
+
+  it('an answer that does not decode fails its call as INTERNAL instead of crashing the generator', async () => {
+    // A server that answers every call with a message of field number 0 (never valid protobuf) and OK.
+    const bad = http2.createServer();
+    bad.on('stream', (stream) => {
+      stream.on('data', () => undefined);
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(Buffer.from([0, 0, 0, 0, 2, 0x00, 0x01]));
+      });
+    });
+    await new Promise<void>((resolve) => bad.listen(0, '127.0.0.1', resolve));
+    const c = createH2BenchClient(`127.0.0.1:${(bad.address() as AddressInfo).port}`);
+    const e = await failure(c.unary('range', { key: utf8('a') }));
+    expect(e.grpcCode).toBe(GrpcCode.INTERNAL);
+    expect(e.message).toMatch(/does not decode/);
+    c.close();
+    await new Promise<void>((resolve) => bad.close(() => resolve()));
   });
 });
