@@ -7,12 +7,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createGrpcClient } from '../../src/grpc/index.js';
 import type { TargetName } from './args.js';
+import { freePort } from '../free-port.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ETCD_BIN = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
@@ -45,17 +45,8 @@ export interface StartOptions {
   readonly tsetcdRoot?: string | undefined;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
+/** Re-exported for the callers of this module (see ci/free-port.ts for why ports come from there). */
+export { freePort };
 
 /** The caller's environment minus ETCD_* variables, which both servers would read as flags. */
 function cleanEnv(): NodeJS.ProcessEnv {

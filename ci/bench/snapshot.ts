@@ -24,5 +24,7 @@ export function snapshotRevision(rev: string, repoRoot: string = HERE_ROOT): Sna
   symlinkSync(join(repoRoot, 'node_modules'), join(root, 'node_modules'));
   cpSync(join(repoRoot, 'ci', 'bench'), join(root, 'ci', 'bench'), { recursive: true });
   cpSync(join(repoRoot, 'ci', 'bench.ts'), join(root, 'ci', 'bench.ts'));
+  // The harness's own helpers outside ci/bench, so an older rev runs with this tree's harness too.
+  cpSync(join(repoRoot, 'ci', 'free-port.ts'), join(root, 'ci', 'free-port.ts'));
   return { root, commit, remove: () => rmSync(root, { recursive: true, force: true }) };
 }

@@ -10,9 +10,9 @@
  * loopback mode: every member on 127.0.0.1 with free ports; partitions are unavailable.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import type { NodeName } from '../../nemesis/index.js';
 import type { Cut } from './cuts.js';
+import { freePort } from '../free-port.js';
 
 /** Every namespace and bridge the runner creates starts with this, so --cleanup finds leftovers. */
 export const NS_PREFIX = 'tsj-';
@@ -29,17 +29,8 @@ export function ip(args: readonly string[]): Promise<string> {
   });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Re-exported for the callers of this module (see ci/free-port.ts for why ports come from there). */
+export { freePort };
 
 export interface Endpoint {
   readonly host: string;

@@ -14,9 +14,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { RPCS } from '../../src/grpc/index.js';
 import type { RpcDescriptor, RpcTypes } from '../../src/grpc/index.js';
+import { freePort } from '../free-port.js';
 
 interface CallRecord {
   step: string;
@@ -35,15 +35,6 @@ const outPath = process.argv[2] ?? join(root, 'test', 'grpc', 'fixtures', 'etcd-
 const records: CallRecord[] = [];
 let currentStep = '';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function forwardMetadata(from: grpc.Metadata): grpc.Metadata {
   const md = new grpc.Metadata();

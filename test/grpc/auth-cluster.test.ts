@@ -6,27 +6,16 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrpcClient } from '../../src/grpc/index.js';
 import type { EtcdGrpcClient } from '../../src/grpc/index.js';
+import { freePort } from '../../ci/free-port.js';
 
 const ETCDCTL = '/usr/bin/etcdctl';
 const ROOT = new URL('../..', import.meta.url).pathname;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function ctl(endpoint: string, args: readonly string[]): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {

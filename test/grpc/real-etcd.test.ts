@@ -6,26 +6,17 @@
 import { spawn, execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrpcClient, GrpcCode } from '../../src/grpc/index.js';
 import type { EtcdGrpcClient, GrpcStatusError } from '../../src/grpc/index.js';
 import { fromUtf8, utf8 } from '../../src/util/index.js';
+import { freePort } from '../../ci/free-port.js';
 
 /** Generous: CI shares two cores with other suites, and these tests spawn processes or loop. */
 const SLOW_MACHINE_TIMEOUT_MS = 60_000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 let etcd: ChildProcess;
 let dataDir = '';
