@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createH2BenchClient } from '../../ci/bench/h2-client.js';
 import type { BenchClient } from '../../ci/bench/h2-client.js';
 import { createGrpcServer, GrpcCode } from '../../src/grpc/index.js';
-import type { GrpcServer, GrpcStatusError } from '../../src/grpc/index.js';
+import type { GrpcServer } from '../../src/grpc/index.js';
 import { fromUtf8, utf8 } from '../../src/util/index.js';
 import { memKvServices } from '../grpc/memkv.js';
+import { failure } from '../grpc/helpers.js';
 
 let server: GrpcServer;
 let client: BenchClient;
@@ -22,14 +23,6 @@ afterAll(async () => {
   await server.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<GrpcStatusError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as GrpcStatusError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('the bench load generator client (node:http2, no grpc-js)', () => {
   it('puts and reads back over unary calls, revisions included', async () => {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGrpcClient, createGrpcServer, GrpcCode } from '../../src/grpc/index.js';
-import type { EtcdGrpcClient, GrpcServer, GrpcStatusError } from '../../src/grpc/index.js';
+import type { EtcdGrpcClient, GrpcServer } from '../../src/grpc/index.js';
 import { fromUtf8, utf8 } from '../../src/util/index.js';
 import { MEMBER_ID, MemKv, memKvServices } from './memkv.js';
+import { failure } from './helpers.js';
 
 /** Generous: CI shares two cores with other suites, and these tests spawn processes or loop. */
 const SLOW_MACHINE_TIMEOUT_MS = 60_000;
@@ -34,14 +35,6 @@ afterAll(async () => {
   await server.close();
 });
 
-async function failure(promise: Promise<unknown>): Promise<GrpcStatusError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as GrpcStatusError;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('createGrpcClient', { timeout: SLOW_MACHINE_TIMEOUT_MS }, () => {
   it('makes typed unary calls', async () => {
