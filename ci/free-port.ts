@@ -25,6 +25,7 @@ const LOCK_DIR = join(tmpdir(), 'tsetcd-test-ports');
 
 /** Ports this process handed out: never twice, whatever the lock files say. */
 const handedOut = new Set<number>();
+let lockDirMade = false;
 
 function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -54,7 +55,10 @@ function lock(port: number): boolean {
 
 /** A 127.0.0.1 port nobody else in this run or a parallel one is using or about to use. */
 export async function freePort(): Promise<number> {
-  mkdirSync(LOCK_DIR, { recursive: true });
+  if (!lockDirMade) {
+    mkdirSync(LOCK_DIR, { recursive: true });
+    lockDirMade = true;
+  }
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const port = FIRST_PORT + Math.floor(Math.random() * (LAST_PORT - FIRST_PORT + 1));
     if (handedOut.has(port) || !lock(port)) continue;

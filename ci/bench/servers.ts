@@ -45,8 +45,6 @@ export interface StartOptions {
   readonly tsetcdRoot?: string | undefined;
 }
 
-/** Re-exported for the callers of this module (see ci/free-port.ts for why ports come from there). */
-export { freePort };
 
 /** The caller's environment minus ETCD_* variables, which both servers would read as flags. */
 function cleanEnv(): NodeJS.ProcessEnv {

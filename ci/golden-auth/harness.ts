@@ -173,8 +173,6 @@ export function etcdctlRunner(endpoint: string): CtlRunner {
     });
 }
 
-/** Re-exported for the callers of this module (see ci/free-port.ts for why ports come from there). */
-export { freePort };
 
 export interface RealEtcd {
   readonly endpoint: string;

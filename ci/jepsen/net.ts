@@ -29,8 +29,6 @@ export function ip(args: readonly string[]): Promise<string> {
   });
 }
 
-/** Re-exported for the callers of this module (see ci/free-port.ts for why ports come from there). */
-export { freePort };
 
 export interface Endpoint {
   readonly host: string;
