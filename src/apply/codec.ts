@@ -460,7 +460,8 @@ function inOrder(keys: readonly string[], order: readonly string[]): boolean {
 
 /** Writes `{ put, header? }` in the put layout; false (and garbage in w) for anything else. */
 function writePut(w: Writer, value: unknown): boolean {
-  if (!isPlainObject(value)) return false;
+  // Most other requests leave at the first test, before any key list is built.
+  if (!isPlainObject(value) || value['put'] === undefined) return false;
   const top = definedKeys(value);
   if (top[0] !== 'put' || top.length > 2 || (top.length === 2 && top[1] !== 'header')) return false;
   const put = value['put'];
